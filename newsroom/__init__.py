@@ -1,0 +1,1 @@
+"""newsroom: press-release publishing pipeline for public offices."""
