@@ -1,0 +1,46 @@
+# Everything a fresh Debian machine needs is installed by these targets (as root).
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: run test lint fmt typecheck bench i18n system node clean
+
+run: system $(STAMP)  ## publish the sample newsroom on the embedded defaults (SQLite, outbox/)
+	$(VENV)/bin/newsroom publish
+
+test: system node $(STAMP)  ## the whole test suite
+	$(PY) -m pytest -q
+
+lint: $(STAMP)  ## ruff and mypy
+	$(VENV)/bin/ruff check newsroom tests bench
+	$(VENV)/bin/ruff format --check newsroom tests bench
+	$(VENV)/bin/mypy
+
+fmt: $(STAMP)
+	$(VENV)/bin/ruff format newsroom tests bench
+	$(VENV)/bin/ruff check --fix newsroom tests bench
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+bench: system node $(STAMP)  ## benchmarks; prints ratios against baselines measured in the same run
+	$(PY) -m bench
+
+i18n: $(STAMP)  ## extract strings, update every catalog, list what is untranslated, compile
+	$(PY) -m newsroom.render.i18n_tool
+
+system:  ## Debian packages (idempotent; quick when everything is there)
+	@bash scripts/setup-debian.sh
+
+node: system  ## axe-core and vnu-jar from npm
+	@bash scripts/setup-node.sh
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+clean:
+	rm -rf site .site-* var outbox/email outbox/sms .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,60 @@
+"""The orchestrator: `publish` runs every stage in order, like a script.
+
+check -> gate -> (site, pdf, feeds, notify, deliver as those capabilities land). Every stage receives
+the gated `Published` view, never the raw newsroom, so nothing embargoed can leak into an output.
+Each stage must be idempotent: a second `publish` with the same inputs and `now` does no new work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from newsroom.config import Settings
+from newsroom.content.loader import load_newsroom
+from newsroom.content.models import Newsroom
+from newsroom.diagnostics import Diagnostic, errors, promote_warnings
+from newsroom.errors import ContentError
+from newsroom.gate import Published, gate
+
+
+@dataclass
+class Run:
+    """What one publish run works with; stages read it and add their summaries."""
+
+    settings: Settings
+    now: datetime
+    newsroom: Newsroom
+    published: Published
+    summaries: list[str] = field(default_factory=list)
+
+
+Stage = Callable[[Run], str]
+
+# Stages after the gate, in order; each returns a one-line summary of the work it did.
+STAGES: list[tuple[str, Stage]] = []
+
+
+def check(settings: Settings, *, strict: bool = False) -> tuple[Newsroom, list[Diagnostic]]:
+    """Load and validate everything; with strict, warnings count as errors."""
+    newsroom = load_newsroom(settings)
+    diagnostics = list(newsroom.diagnostics)
+    return newsroom, promote_warnings(diagnostics) if strict else diagnostics
+
+
+def publish(settings: Settings, now: datetime, *, strict: bool = False) -> Run:
+    """Run every stage; an invalid release stops the run before anything is written."""
+    newsroom, diagnostics = check(settings, strict=strict)
+    problems = errors(diagnostics)
+    if problems:
+        listing = "\n".join(d.format() for d in problems)
+        raise ContentError(f"{listing}\n{len(problems)} error(s): nothing was published")
+    published = gate(newsroom, now)
+    run = Run(settings, now, newsroom, published)
+    run.summaries.append(
+        f"gate: {len(published.releases)} public, {len(published.withdrawn)} withdrawn at {now.isoformat()}"
+    )
+    for name, stage in STAGES:
+        run.summaries.append(f"{name}: {stage(run)}")
+    return run

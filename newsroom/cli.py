@@ -1,0 +1,185 @@
+"""The `newsroom` command: parse options, call a stage, turn errors into messages."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from newsroom import build
+from newsroom.config import Settings, find_root, load_settings
+from newsroom.content.times import parse_zoned, resolve_now
+from newsroom.diagnostics import Diagnostic, errors, to_json, warnings
+from newsroom.errors import NewsroomError
+from newsroom.scaffold import scaffold_release
+from newsroom.status import rows_as_dicts, status_rows
+
+app = typer.Typer(
+    help="Validate press releases and publish them: site, feeds, PDFs, email and SMS.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(highlight=False, soft_wrap=True)
+
+RootOption = Annotated[
+    Path | None,
+    typer.Option("--root", help="The newsroom folder (holds newsroom.toml); default: here or a parent."),
+]
+NowOption = Annotated[
+    str | None,
+    typer.Option(
+        "--now",
+        envvar="NEWSROOM_NOW",
+        help="Run as if it were this time (e.g. '2024-11-25 10:00 America/New_York'); default: the clock.",
+    ),
+]
+FormatOption = Annotated[str, typer.Option("--format", help="text or json.")]
+
+
+def settings_for(root: Path | None) -> Settings:
+    return load_settings(find_root(root or Path.cwd()))
+
+
+def now_for(option: str | None) -> datetime:
+    try:
+        return resolve_now(option)
+    except ValueError as exc:
+        raise NewsroomError(f"--now / NEWSROOM_NOW: {exc}") from exc
+
+
+def _print_diagnostics(diagnostics: list[Diagnostic]) -> None:
+    for diagnostic in sorted(diagnostics):
+        style = "red" if diagnostic.severity.value == "error" else "yellow"
+        console.print(diagnostic.format(), style=style, markup=False)
+
+
+@app.command()
+def check(
+    root: RootOption = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
+    output: FormatOption = "text",
+) -> None:
+    """Validate newsroom.toml and every release; list all problems as path:line: message."""
+    settings = settings_for(root)
+    newsroom, diagnostics = build.check(settings, strict=strict)
+    if output == "json":
+        typer.echo(to_json(diagnostics))
+    else:
+        _print_diagnostics(diagnostics)
+        files = sum(len(r.languages) for r in newsroom.releases)
+        console.print(
+            f"{len(errors(diagnostics))} error(s), {len(warnings(diagnostics))} warning(s); "
+            f"{len(newsroom.releases)} release(s) in {files} file(s) loaded cleanly",
+            markup=False,
+        )
+    if errors(diagnostics):
+        raise typer.Exit(1)
+
+
+@app.command()
+def status(root: RootOption = None, now: NowOption = None, output: FormatOption = "text") -> None:
+    """Show every release: draft, scheduled (embargoed), public or withdrawn at NOW."""
+    settings = settings_for(root)
+    moment = now_for(now)
+    newsroom, _ = build.check(settings)
+    rows = status_rows(newsroom, moment)
+    if output == "json":
+        typer.echo(
+            json.dumps(
+                {"now": moment.isoformat(), "releases": rows_as_dicts(rows)}, ensure_ascii=False, indent=2
+            )
+        )
+        return
+    zone = settings.zone
+    table = Table(title=f"Releases at {moment.astimezone(zone):%Y-%m-%d %H:%M %Z}", title_justify="left")
+    for column in ("State", "Release time", "Slug", "Office", "Languages", "Missing", "Stale"):
+        table.add_column(column)
+    colours = {"scheduled": "yellow", "public": "green", "draft": "dim", "withdrawn": "red"}
+    for row in rows:
+        table.add_row(
+            f"[{colours[row.state]}]{row.state}[/]",
+            f"{datetime.fromisoformat(row.release_time).astimezone(zone):%Y-%m-%d %H:%M %Z}",
+            row.slug,
+            row.office,
+            " ".join(row.languages),
+            " ".join(row.missing) or "-",
+            f"[yellow]{' '.join(row.stale)}[/]" if row.stale else "-",
+        )
+    Console(highlight=False, width=max(console.width, 150)).print(table)
+    if newsroom.diagnostics:
+        console.print(f"{len(newsroom.diagnostics)} problem(s) found: run `newsroom check`.", markup=False)
+
+
+@app.command()
+def new(
+    slug: Annotated[str, typer.Argument(help="Short name for URLs, e.g. flu-clinics.")],
+    title: Annotated[str, typer.Option(help="The headline.")] = "TODO: headline",
+    kind: Annotated[str, typer.Option(help="press-release, media-advisory or statement.")] = "press-release",
+    release: Annotated[
+        str | None,
+        typer.Option(help="Release time, e.g. '2024-12-20 10:00' (site time zone) or with a zone."),
+    ] = None,
+    office: Annotated[str | None, typer.Option(help="Office id from newsroom.toml.")] = None,
+    topic: Annotated[list[str] | None, typer.Option(help="Topic id (repeat for several).")] = None,
+    translate: Annotated[list[str] | None, typer.Option(help="Add a translation stub (repeat).")] = None,
+    root: RootOption = None,
+    now: NowOption = None,
+) -> None:
+    """Create a release folder with the original and translation stubs (as a draft)."""
+    settings = settings_for(root)
+    if kind not in ("press-release", "media-advisory", "statement"):
+        raise NewsroomError(f"--kind {kind!r}: use press-release, media-advisory or statement")
+    when = _release_time(release, settings, now_for(now))
+    written = scaffold_release(
+        settings,
+        slug=slug,
+        title=title,
+        kind=kind,
+        release=when,
+        office=office or next(iter(settings.offices)),
+        topics=topic or [next(iter(settings.topics))],
+        translations=translate or [],
+    )
+    for path in written:
+        console.print(f"created {path.relative_to(settings.root)}", markup=False)
+    console.print("Fill in the TODOs, set `status: published`, then run `newsroom check`.", markup=False)
+
+
+def _release_time(text: str | None, settings: Settings, now: datetime) -> datetime:
+    if text is None:
+        tomorrow = (now.astimezone(settings.zone) + timedelta(days=1)).date()
+        return datetime(tomorrow.year, tomorrow.month, tomorrow.day, 10, 0, tzinfo=settings.zone)
+    try:
+        return parse_zoned(text).astimezone(settings.zone)
+    except ValueError:
+        try:
+            return datetime.fromisoformat(text).replace(tzinfo=settings.zone)
+        except ValueError as exc:
+            raise NewsroomError(f"--release {text!r}: write it like '2024-12-20 10:00'") from exc
+
+
+@app.command()
+def publish(
+    root: RootOption = None,
+    now: NowOption = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
+) -> None:
+    """The main job: check, apply the embargo gate at NOW, then run every output stage."""
+    settings = settings_for(root)
+    run = build.publish(settings, now_for(now), strict=strict)
+    for summary in run.summaries:
+        console.print(summary, markup=False)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

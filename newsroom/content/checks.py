@@ -1,0 +1,72 @@
+"""Editorial checks: problems that do not stop publishing but that an editor should see."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from newsroom.content.body import scan_body
+from newsroom.content.segments import count_segments
+
+if TYPE_CHECKING:
+    from newsroom.config import Settings
+    from newsroom.content.models import Release
+
+HEADLINE_LIMIT = 100
+# An SMS alert is the SMS text, a short link and the opt-out line; reserve room for the last two.
+SMS_LINK_PLACEHOLDER = "/r/XXXXXXXX"
+SMS_OPT_OUT_RESERVE = "Reply STOP to end"
+
+
+class Reporter(Protocol):
+    def warning(self, path: Path, line: int, message: str, hint: str = "") -> None: ...
+
+
+def sms_preview(text: str, settings: Settings) -> str:
+    """The alert as it will be sent, near enough to count its segments."""
+    return f"{text} {settings.site.base_url}{SMS_LINK_PLACEHOLDER}\n{SMS_OPT_OUT_RESERVE}"
+
+
+def editorial_warnings(release: Release, settings: Settings, report: Reporter) -> None:
+    if not release.meta.summary:
+        report.warning(release.path, 1, "missing summary", "add `summary:` with one or two plain sentences")
+    for language in release.languages:
+        source = release.source(language)
+        text = release.localized(language)
+        if len(text.title) > HEADLINE_LIMIT:
+            report.warning(
+                source.path, source.line_of("title"),
+                f"headline is {len(text.title)} characters, over {HEADLINE_LIMIT}",
+                "shorten it; put detail in `subtitle:`",
+            )  # fmt: skip
+        if any("TODO" in field for field in (text.title, text.summary, text.body)):
+            report.warning(
+                source.path, source.line_of("title"), "placeholder text (TODO) is still in this file",
+                "replace every TODO with the real text",
+            )  # fmt: skip
+        sms_line = source.lines.get(("sms",)) or source.line_of("title")
+        _check_sms(text.sms or text.title, source.path, sms_line, settings, report)
+        for body_line in scan_body(text.body).html_lines:
+            report.warning(
+                source.path, source.body_line + body_line, "raw HTML in the body will be removed",
+                "write it in Markdown instead",
+            )  # fmt: skip
+    for language in release.stale_translations():
+        translation = release.translations[language]
+        report.warning(
+            translation.path, translation.line_of("revision"),
+            f"stale translation: made from revision {translation.revision}, the original is now "
+            f"at {release.revision}",
+            f"update the text from {release.path.name}, then set `revision: {release.revision}`",
+        )  # fmt: skip
+
+
+def _check_sms(text: str, path: Path, line: int, settings: Settings, report: Reporter) -> None:
+    count = count_segments(sms_preview(text, settings))
+    budget = settings.sms.segment_budget
+    if count.segments > budget:
+        report.warning(
+            path, line,
+            f"SMS alert needs {count.segments} {count.encoding} segments, over the budget of {budget}",
+            "shorten `sms:` (Cyrillic, Arabic and Chinese fit 67 characters per segment)",
+        )  # fmt: skip

@@ -1,0 +1,149 @@
+"""Split a release file into YAML front matter and Markdown body, keeping the line of every key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+FENCE = "---"
+Location = tuple[str | int, ...]
+
+
+class FrontMatterError(ValueError):
+    """The file cannot be read as front matter plus body; `line` is 1-based in the file."""
+
+    def __init__(self, line: int, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+        self.hint = hint
+
+
+@dataclass
+class Document:
+    """A parsed release file: its metadata, body and the file line of each metadata key."""
+
+    meta: dict[str, Any]
+    body: str
+    body_line: int  # file line where the body starts
+    lines: dict[Location, int] = field(default_factory=dict)
+
+    def line_of(self, location: Location) -> int:
+        """The file line of a key, or of its nearest enclosing key that has one."""
+        for end in range(len(location), 0, -1):
+            if location[:end] in self.lines:
+                return self.lines[location[:end]]
+        return 2 if self.meta else 1
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML where dates stay strings: times are parsed by us, with zones required."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 text of a file, or a FrontMatterError naming the line of the first bad byte."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise FrontMatterError(line, "file is not UTF-8 text", "save the file as UTF-8") from exc
+    if not text.strip():
+        raise FrontMatterError(1, "file is empty", "add front matter between --- lines and a body")
+    return text.removeprefix("\ufeff")
+
+
+def parse(text: str) -> Document:
+    """Front matter between `---` fences, then the Markdown body."""
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].rstrip() != FENCE:
+        raise FrontMatterError(
+            1, "missing front matter: the file must start with a line '---'", "add '---' as line 1"
+        )
+    closing = next((i for i in range(1, len(lines)) if lines[i].rstrip() == FENCE), None)
+    if closing is None:
+        raise FrontMatterError(
+            len(lines), "front matter is not closed", "add a line '---' after the last field"
+        )
+    yaml_text = "".join(lines[1:closing])
+    meta, key_lines = _load_yaml(yaml_text, first_line=2)
+    body = "".join(lines[closing + 1 :])
+    return Document(meta, body, body_line=closing + 2, lines=key_lines)
+
+
+def _load_yaml(text: str, first_line: int) -> tuple[dict[str, Any], dict[Location, int]]:
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = first_line + (mark.line if mark else 0)
+        problem = exc.problem or "malformed YAML"
+        raise FrontMatterError(line, f"malformed YAML: {problem}", _yaml_hint(problem)) from exc
+    except (yaml.YAMLError, RecursionError) as exc:
+        raise FrontMatterError(first_line, f"malformed YAML: {exc}", "check the front matter") from exc
+    if node is None:
+        return {}, {}
+    if not isinstance(node, yaml.MappingNode):
+        raise FrontMatterError(
+            first_line + node.start_mark.line,
+            "front matter must be a list of `field: value` lines",
+            "write one `field: value` per line",
+        )
+    key_lines: dict[Location, int] = {}
+    value = _construct(node, (), key_lines, first_line)
+    assert isinstance(value, dict)
+    return value, key_lines
+
+
+def _construct(node: yaml.Node, here: Location, key_lines: dict[Location, int], first: int) -> Any:
+    """Plain Python data from a YAML node, recording the file line of every key and list item."""
+    if isinstance(node, yaml.MappingNode):
+        mapping: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = _scalar(key_node)
+            if not isinstance(key, str | int | float | bool) or key is None:
+                raise FrontMatterError(first + key_node.start_mark.line, "a field name must be text", "")
+            name = str(key)
+            if name in mapping:
+                raise FrontMatterError(
+                    first + key_node.start_mark.line,
+                    f"field {name!r} appears twice",
+                    "keep one of the two",
+                )
+            key_lines[(*here, name)] = first + key_node.start_mark.line
+            mapping[name] = _construct(value_node, (*here, name), key_lines, first)
+        return mapping
+    if isinstance(node, yaml.SequenceNode):
+        items = []
+        for index, item in enumerate(node.value):
+            key_lines[(*here, index)] = first + item.start_mark.line
+            items.append(_construct(item, (*here, index), key_lines, first))
+        return items
+    return _scalar(node)
+
+
+def _scalar(node: yaml.Node) -> Any:
+    if not isinstance(node, yaml.ScalarNode):
+        raise FrontMatterError(node.start_mark.line + 2, "a field name must be text", "")
+    loader = _Loader("")
+    try:
+        return loader.construct_object(node, deep=True)
+    except yaml.YAMLError as exc:
+        raise FrontMatterError(node.start_mark.line + 2, f"malformed value: {exc}", "") from exc
+    finally:
+        loader.dispose()
+
+
+def _yaml_hint(problem: str) -> str:
+    if "mapping values are not allowed" in problem:
+        return "put quotes around a value that contains ': '"
+    if "found character '\\t'" in problem:
+        return "indent with spaces, not tabs"
+    return "check indentation and put quotes around values with special characters"

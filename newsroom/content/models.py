@@ -1,0 +1,275 @@
+"""Typed release models: the front matter of originals and translations, and the loaded Newsroom."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from newsroom.content.times import parse_zoned
+
+if TYPE_CHECKING:
+    from newsroom.config import Settings
+    from newsroom.diagnostics import Diagnostic
+
+ZonedDateTime = Annotated[datetime, BeforeValidator(parse_zoned)]
+Text = Annotated[str, Field(min_length=1)]
+Kind = Literal["press-release", "media-advisory", "statement"]
+Status = Literal["draft", "published", "withdrawn"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Contact(Strict):
+    name: Text
+    email: str = ""
+    phone: str = ""
+    role: str = ""
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        if value:
+            try:
+                validate_email(value, check_deliverability=False)
+            except EmailNotValidError as exc:
+                raise ValueError(f"invalid email address {value!r}: {exc}") from exc
+        return value
+
+    @field_validator("phone", mode="before")
+    @classmethod
+    def _phone(cls, value: object) -> object:
+        if isinstance(value, int):
+            raise ValueError('write the phone number in quotes, e.g. "+1 518 555 0142"')
+        if isinstance(value, str) and value:
+            try:
+                number = phonenumbers.parse(value, "US")
+            except phonenumbers.NumberParseException as exc:
+                raise ValueError(f"invalid phone number {value!r}: {exc}") from exc
+            if not phonenumbers.is_possible_number(number):
+                raise ValueError(f"invalid phone number {value!r}: wrong number of digits")
+        return value
+
+
+class Image(Strict):
+    src: Text
+    alt: str = Field(min_length=1, description="describes the image for people who cannot see it")
+    caption: str = ""
+    credit: str = ""
+
+
+class Attachment(Strict):
+    src: Text
+    title: Text
+
+
+class Correction(Strict):
+    date: ZonedDateTime
+    note: Text
+    realert: bool = False
+
+
+class Event(Strict):
+    start: ZonedDateTime
+    end: ZonedDateTime | None = None
+    place: Text
+    address: str = ""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Event:
+        if self.end is not None and self.end < self.start:
+            raise ValueError("event end is before its start")
+        return self
+
+
+class OriginalMeta(Strict):
+    """Front matter of the original language version: all the metadata."""
+
+    title: Text
+    subtitle: str = ""
+    kind: Kind
+    release: ZonedDateTime
+    dateline: str = ""
+    office: Text
+    topics: list[Text] = Field(min_length=1)
+    summary: str = ""
+    sms: str = ""
+    urgent: bool = False
+    status: Status = "published"
+    withdrawn_note: str = ""
+    slug: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")] | None = None
+    contacts: list[Contact] = []
+    images: list[Image] = []
+    attachments: list[Attachment] = []
+    corrections: list[Correction] = []
+    event: Event | None = None
+
+    @model_validator(mode="after")
+    def _event_matches_kind(self) -> OriginalMeta:
+        if self.kind == "media-advisory" and self.event is None:
+            raise ValueError("a media advisory needs an event: with start and place")
+        if self.kind != "media-advisory" and self.event is not None:
+            raise ValueError("only a media advisory has an event; set kind: media-advisory")
+        return self
+
+
+class ImageText(Strict):
+    alt: str = ""
+    caption: str = ""
+
+
+class CorrectionText(Strict):
+    note: str = ""
+
+
+class EventText(Strict):
+    place: str = ""
+
+
+class TranslationMeta(Strict):
+    """Front matter of a translation: translated text and the original's revision it translates."""
+
+    revision: Annotated[str, Field(pattern=r"^[0-9a-f]{12}$")]
+    title: Text
+    subtitle: str = ""
+    dateline: str = ""
+    summary: str = ""
+    sms: str = ""
+    images: list[ImageText] = []
+    corrections: list[CorrectionText] = []
+    event: EventText | None = None
+
+
+@dataclass(frozen=True)
+class Translation:
+    language: str
+    meta: TranslationMeta
+    body: str
+    path: Path
+    lines: dict[tuple[str | int, ...], int] = field(default_factory=dict, compare=False, repr=False)
+    body_line: int = 1
+
+    def line_of(self, *location: str | int) -> int:
+        return self.lines.get(location, 1)
+
+    @property
+    def revision(self) -> str:
+        return self.meta.revision
+
+
+@dataclass(frozen=True)
+class Localized:
+    """A release's text in one language, falling back field by field to the original."""
+
+    language: str  # the language the text is in
+    requested: str  # the language the reader asked for
+    title: str
+    subtitle: str
+    dateline: str
+    summary: str
+    sms: str
+    body: str
+    images: tuple[Image, ...]
+    corrections: tuple[Correction, ...]
+    event: Event | None
+
+    @property
+    def is_fallback(self) -> bool:
+        """True when the reader's language is missing and this is the original instead."""
+        return self.language != self.requested
+
+
+@dataclass(frozen=True)
+class Release:
+    """One release folder: the original, its translations, its assets."""
+
+    slug: str
+    folder: Path
+    language: str  # the original's language
+    meta: OriginalMeta
+    body: str
+    revision: str
+    path: Path
+    translations: dict[str, Translation] = field(default_factory=dict)
+    lines: dict[tuple[str | int, ...], int] = field(default_factory=dict, compare=False, repr=False)
+    body_line: int = 1
+
+    def line_of(self, *location: str | int) -> int:
+        return self.lines.get(location, 1)
+
+    def source(self, language: str) -> Release | Translation:
+        """The file holding `language`'s text (for diagnostics)."""
+        return self if language == self.language else self.translations[language]
+
+    @property
+    def release_time(self) -> datetime:
+        return self.meta.release.astimezone(UTC)
+
+    @property
+    def updated_time(self) -> datetime:
+        """The release time, or the latest correction's time if later."""
+        times = [self.release_time, *(c.date.astimezone(UTC) for c in self.meta.corrections)]
+        return max(times)
+
+    @property
+    def languages(self) -> list[str]:
+        return [self.language, *sorted(self.translations)]
+
+    def stale_translations(self) -> list[str]:
+        return sorted(t.language for t in self.translations.values() if t.revision != self.revision)
+
+    def missing_languages(self, settings: Settings) -> list[str]:
+        return [code for code in settings.language_codes if code not in self.languages]
+
+    def localized(self, language: str) -> Localized:
+        """The release as a reader of `language` gets it: the translation, else the original."""
+        meta = self.meta
+        translation = self.translations.get(language)
+        if translation is None:
+            return Localized(
+                self.language, language, meta.title, meta.subtitle, meta.dateline, meta.summary,
+                meta.sms, self.body, tuple(meta.images), tuple(meta.corrections), meta.event,
+            )  # fmt: skip
+        text = translation.meta
+        images = tuple(
+            image.model_copy(update=_nonempty(text.images[i])) if i < len(text.images) else image
+            for i, image in enumerate(meta.images)
+        )
+        corrections = tuple(
+            fix.model_copy(update=_nonempty(text.corrections[i])) if i < len(text.corrections) else fix
+            for i, fix in enumerate(meta.corrections)
+        )
+        event = meta.event
+        if event is not None and text.event is not None and text.event.place:
+            event = event.model_copy(update={"place": text.event.place})
+        return Localized(
+            language, language, text.title, text.subtitle or meta.subtitle,
+            text.dateline or meta.dateline, text.summary or meta.summary, text.sms or meta.sms,
+            translation.body, images, corrections, event,
+        )  # fmt: skip
+
+
+def _nonempty(model: BaseModel) -> dict[str, object]:
+    return {key: value for key, value in model.model_dump().items() if value}
+
+
+@dataclass(frozen=True)
+class Newsroom:
+    """Everything loaded from a newsroom folder: settings, valid releases, and the problems found."""
+
+    settings: Settings
+    releases: tuple[Release, ...]
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    def by_slug(self, slug: str) -> Release:
+        for release in self.releases:
+            if release.slug == slug:
+                return release
+        raise KeyError(slug)
