@@ -44,8 +44,10 @@ def editorial_warnings(release: Release, settings: Settings, report: Reporter) -
                 source.path, source.line_of("title"), "placeholder text (TODO) is still in this file",
                 "replace every TODO with the real text",
             )  # fmt: skip
-        sms_line = source.lines.get(("sms",)) or source.line_of("title")
-        _check_sms(text.sms or text.title, source.path, sms_line, settings, report)
+        # a translation without its own SMS text sends the original's, already checked there
+        if source is release or source.meta.sms or not release.meta.sms:
+            sms_line = source.lines.get(("sms",)) or source.line_of("title")
+            _check_sms(text.sms or text.title, source.path, sms_line, settings, report)
         for body_line in scan_body(text.body).html_lines:
             report.warning(
                 source.path, source.body_line + body_line, "raw HTML in the body will be removed",

@@ -8,6 +8,8 @@ from typing import Any
 import yaml
 
 FENCE = "---"
+# Fields kept exactly as written: a revision like 000000000000 or 1234e5678901 must not become a number.
+VERBATIM_FIELDS = frozenset({"revision"})
 Location = tuple[str | int, ...]
 
 
@@ -85,6 +87,8 @@ def _load_yaml(text: str, first_line: int) -> tuple[dict[str, Any], dict[Locatio
         mark = exc.problem_mark or exc.context_mark
         line = first_line + (mark.line if mark else 0)
         problem = exc.problem or "malformed YAML"
+        if exc.context and exc.context_mark:
+            problem = f"{exc.context} started on line {first_line + exc.context_mark.line}: {problem}"
         raise FrontMatterError(line, f"malformed YAML: {problem}", _yaml_hint(problem)) from exc
     except (yaml.YAMLError, RecursionError) as exc:
         raise FrontMatterError(first_line, f"malformed YAML: {exc}", "check the front matter") from exc
@@ -118,7 +122,10 @@ def _construct(node: yaml.Node, here: Location, key_lines: dict[Location, int], 
                     "keep one of the two",
                 )
             key_lines[(*here, name)] = first + key_node.start_mark.line
-            mapping[name] = _construct(value_node, (*here, name), key_lines, first)
+            if name in VERBATIM_FIELDS and isinstance(value_node, yaml.ScalarNode):
+                mapping[name] = value_node.value
+            else:
+                mapping[name] = _construct(value_node, (*here, name), key_lines, first)
         return mapping
     if isinstance(node, yaml.SequenceNode):
         items = []
@@ -142,6 +149,8 @@ def _scalar(node: yaml.Node) -> Any:
 
 
 def _yaml_hint(problem: str) -> str:
+    if "flow sequence" in problem:
+        return "close the list with ']' on the same line"
     if "mapping values are not allowed" in problem:
         return "put quotes around a value that contains ': '"
     if "found character '\\t'" in problem:

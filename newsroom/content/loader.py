@@ -17,6 +17,7 @@ from newsroom.content.body import is_local_asset, scan_body
 from newsroom.content.checks import editorial_warnings
 from newsroom.content.frontmatter import Document, FrontMatterError, decode, parse
 from newsroom.content.models import Newsroom, OriginalMeta, Release, Translation, TranslationMeta
+from newsroom.content.times import TIME_HINT
 from newsroom.diagnostics import Diagnostic, Severity, relative
 
 FOLDER_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-([a-z0-9][a-z0-9-]*)$")
@@ -179,6 +180,8 @@ def _explain(model: type[BaseModel], error: ErrorDetails, doc: Document) -> tupl
         return line, message, FORMAT_DOC
     if loc[-1] == "alt" and kind == "string_too_short":
         return line, f"{where}: image without alt text", "describe what the image shows in `alt:`"
+    if "time zone" in message or "date and time" in message:
+        return line, f"{where}: {message.split('; ')[0]}", TIME_HINT
     if kind in ("string_type", "int_type", "bool_type", "list_type", "model_type", "dict_type"):
         message = f"wrong type: {message.lower()}, got {type(error['input']).__name__}"
     return line, f"{where}: {message}", FORMAT_DOC
