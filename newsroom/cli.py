@@ -25,7 +25,9 @@ from newsroom.status import rows_as_dicts, status_rows
 class NewsroomTyper(typer.Typer):
     """A Typer app whose commands turn NewsroomError into a message on stderr and exit status 1."""
 
-    def command(self, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def command(  # type: ignore[override]
+        self, *args: Any, **kwargs: Any
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         register = super().command(*args, **kwargs)
 
         def decorator(function: Callable[..., Any]) -> Callable[..., Any]:

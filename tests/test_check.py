@@ -127,7 +127,4 @@ def test_broken_settings_are_reported_with_their_line(tmp_path: Path) -> None:
     )
     result = runner.invoke(app, ["check", "--root", str(root)])
     assert result.exit_code == 1
-    assert (
-        "newsroom.toml:8: error: site.time_zone: Value error, unknown time zone 'Mars/Olympus'"
-        in result.output
-    )
+    assert "newsroom.toml:8: error: site.time_zone: unknown time zone 'Mars/Olympus'" in result.output
