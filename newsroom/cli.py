@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from newsroom import build
-from newsroom.config import Settings, find_root, load_settings
+from newsroom.config import Settings, find_root, load_settings, read_settings
 from newsroom.content.times import parse_zoned, resolve_now
 from newsroom.diagnostics import Diagnostic, errors, to_json, warnings
 from newsroom.errors import NewsroomError
@@ -93,7 +93,10 @@ def check(
     output: FormatOption = "text",
 ) -> None:
     """Validate newsroom.toml and every release; list all problems as path:line: message."""
-    settings = settings_for(root)
+    settings, diagnostics = read_settings(find_root(root or Path.cwd()))
+    if settings is None:
+        typer.echo(to_json(diagnostics)) if output == "json" else _print_diagnostics(diagnostics)
+        raise typer.Exit(1)
     newsroom, diagnostics = build.check(settings, strict=strict)
     if output == "json":
         typer.echo(to_json(diagnostics))
