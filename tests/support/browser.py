@@ -11,14 +11,16 @@
 Never `playwright install`: the browser is Debian's `chromium` package
 (scripts/setup-debian.sh); axe-core comes from node_modules (scripts/setup-node.sh).
 """
+
 from __future__ import annotations
 
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -92,7 +94,9 @@ def _tmpdir_env(value: str) -> Iterator[None]:
 _axe_source: str | None = None
 
 
-def axe_violations(page: Any, options: dict | None = None, context: Any = None) -> list[dict]:
+def axe_violations(
+    page: Any, options: dict[str, Any] | None = None, context: Any = None
+) -> list[dict[str, Any]]:
     """Run axe-core on the page and return its `violations` list (empty when clean).
 
     axe.min.js is evaluated through the DevTools protocol, not added as a <script>
@@ -111,7 +115,8 @@ def axe_violations(page: Any, options: dict | None = None, context: Any = None) 
         "async ([ctx, opts]) => await axe.run(ctx === null ? document : ctx, opts)",
         [context, options or {}],
     )
-    return result["violations"]
+    violations: list[dict[str, Any]] = result["violations"]
+    return violations
 
 
 def screenshot(page: Any, path: Path | str, width: int, *, height: int = 800, full_page: bool = True) -> Path:

@@ -8,13 +8,14 @@ vnu refuses loopback URLs ("Forbidden host"), so it checks files.  One JVM start
 (~1 s) checks many files: the paths are passed in batches on one command line.
 Needs Java (Debian's default-jre-headless) and node_modules (scripts/setup-node.sh).
 """
+
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 ROOT = Path(__file__).resolve().parents[2]
 VNU_JAR = ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
@@ -55,8 +56,18 @@ def validate_html(paths: Iterable[Path | str], *, timeout: float = 600) -> list[
     for i in range(0, len(files), BATCH):
         batch = files[i : i + BATCH]
         proc = subprocess.run(
-            [java, "-Xss4m", "-jar", str(VNU_JAR), "--errors-only", "--format", "gnu", "--stdout",
-             *(str(f) for f in batch)],
+            [
+                java,
+                "-Xss4m",
+                "-jar",
+                str(VNU_JAR),
+                "--errors-only",
+                "--no-langdetect",
+                "--format",
+                "gnu",
+                "--stdout",
+                *(str(f) for f in batch),
+            ],
             capture_output=True,
             text=True,
             encoding="utf-8",
@@ -67,7 +78,8 @@ def validate_html(paths: Iterable[Path | str], *, timeout: float = 600) -> list[
         lines = [line for line in proc.stdout.splitlines() if line.strip()]
         if proc.returncode not in (0, 1) or (proc.returncode == 1 and not lines):
             raise RuntimeError(
-                f"vnu failed (exit {proc.returncode}) on {len(batch)} file(s):\n{proc.stderr.strip()}\n{proc.stdout.strip()}"
+                f"vnu failed (exit {proc.returncode}) on {len(batch)} file(s):\n"
+                f"{proc.stderr.strip()}\n{proc.stdout.strip()}"
             )
         errors.extend(lines)
     return errors
