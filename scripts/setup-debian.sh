@@ -7,11 +7,11 @@
 # missing, so a re-run on a ready machine takes well under 2 s.  After installing Kannel
 # it makes sure no system bearerbox/smsbox/wapbox daemon runs or starts at boot: the
 # tests run their own, bound to 127.0.0.1 (see tests/support/kannel.py).
-set -euo pipefail
+set -Eeuo pipefail
 
 say() { printf 'setup-debian: %s\n' "$*"; }
 die() { printf 'setup-debian: ERROR: %s\n' "$*" >&2; exit 1; }
-trap 'rc=$?; [ $rc -eq 0 ] || printf "setup-debian: FAILED (exit %s) at line %s: %s\n" "$rc" "$LINENO" "$BASH_COMMAND" >&2' EXIT
+trap 'printf "setup-debian: FAILED (exit %s) at line %s: %s\n" "$?" "$LINENO" "$BASH_COMMAND" >&2' ERR
 
 [ "$(id -u)" -eq 0 ] || die "run as root (apt-get install needs it)"
 command -v dpkg-query >/dev/null || die "not a Debian system (no dpkg-query)"
