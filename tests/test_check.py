@@ -128,3 +128,14 @@ def test_broken_settings_are_reported_with_their_line(tmp_path: Path) -> None:
     result = runner.invoke(app, ["check", "--root", str(root)])
     assert result.exit_code == 1
     assert "newsroom.toml:8: error: site.time_zone: unknown time zone 'Mars/Olympus'" in result.output
+
+
+def test_a_translation_is_checked_even_when_its_original_is_broken(tmp_path: Path) -> None:
+    root = tmp_path / "newsroom"
+    shutil.copytree(BROKEN, root)
+    folder = root / "releases" / "2024" / "2024-03-06-no-time-zone"
+    (folder / "ru.md").write_text("---\nrevision: abc\ntitle: Перевод\nfoo: 1\n---\nТекст.\n")
+    result = runner.invoke(app, ["check", "--root", str(root)])
+    assert "2024-03-06-no-time-zone/en.md:4: error: release:" in result.output
+    assert "2024-03-06-no-time-zone/ru.md:2: error: revision: must be 12 hex digits" in result.output
+    assert "2024-03-06-no-time-zone/ru.md:4: error: foo: unknown field" in result.output
