@@ -18,17 +18,19 @@ person did; they have no List-* headers.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import format_datetime, formataddr, parseaddr
+from email.utils import format_datetime, parseaddr
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 from mjml import mjml2html
 
 from newsroom.config import Settings
@@ -52,6 +54,7 @@ from newsroom.render.email_dkim import DkimSigner
 from newsroom.render.email_mime import (
     SAFE_VALUE,
     SLOT_PATTERN,
+    address_header,
     compact,
     fill,
     header,
@@ -323,7 +326,7 @@ def _check_no_markers(context: dict[str, Any]) -> None:
 def _headers(kind: str, language: str, subject: str, settings: Settings, domain: str) -> list[list[Any]]:
     _, sender = parseaddr(settings.email.sender)
     fields = [
-        header("From", formataddr((settings.site_name(language), sender), charset="utf-8")),
+        address_header("From", settings.site_name(language), sender),
         header("To", slot("to")),
         header("Subject", subject),
         header("Date", slot("date")),
@@ -371,6 +374,22 @@ def _slot_widths(base_url: str) -> dict[str, int]:
     }
 
 
+_ESCAPED_BY_MJML = frozenset({"Mn", "Me", "Cc", "Cf", "Zs", "Zl", "Zp"})
+
+
+def mjml_attribute(value: str) -> Markup:
+    """`value` escaped for an MJML attribute (and mj-title, which becomes one). mrml writes combining
+    marks (Arabic vowel signs) and special spaces in attributes as Rust escapes ('\\u{64b}'), so
+    they go in as character references, which it leaves alone."""
+    escaped = str(escape(value))
+    return Markup(
+        "".join(
+            f"&#x{ord(char):x};" if char != " " and unicodedata.category(char) in _ESCAPED_BY_MJML else char
+            for char in escaped
+        )
+    )
+
+
 @cache
 def _environment(language: str) -> Environment:
     """Templates with the `email` catalog of `language` installed (`_`, `gettext`, `ngettext`)."""
@@ -384,5 +403,6 @@ def _environment(language: str) -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["language_name"] = language_name
+    env.filters["mjml_attribute"] = mjml_attribute
     env.install_gettext_translations(translations(language, "email"), newstyle=True)  # type: ignore[attr-defined]
     return env

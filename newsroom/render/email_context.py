@@ -93,7 +93,7 @@ def format_moment(moment: datetime, language: str, settings: Settings) -> str:
     clock = format_time(local, "short", locale=locale)
     zone = get_timezone_name(local, "short", locale=locale)
     if zone[:1] in "+-":  # no abbreviation in this language: say GMT-05:00 rather than -0500
-        zone = get_timezone_gmt(local, "long", locale=locale)
+        zone = get_timezone_gmt(local, "long", locale=locale).replace("-", "\u2212")  # a minus: no line break
     return f"{pattern.replace('{0}', clock).replace('{1}', day)} ({zone})"
 
 

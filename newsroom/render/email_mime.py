@@ -18,7 +18,8 @@ import binascii
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from email.policy import SMTP
+from email.header import Header
+from email.utils import formataddr
 
 CRLF = "\r\n"
 QP_WIDTH = 76
@@ -102,7 +103,28 @@ def header(name: str, value: str) -> list[Piece]:
     """One header field: folded and RFC 2047-encoded by the `email` package unless it holds slots."""
     if SLOT_PATTERN.search(value) or (value.isascii() and len(name) + len(value) < 76):
         return [f"{name}: ", *split_slots(value), CRLF]
-    return [SMTP.fold(name, value)]
+    if value.isascii():
+        return [_fold_ascii(name, value)]
+    return [f"{name}: {Header(value, 'utf-8', header_name=name).encode(linesep=CRLF)}{CRLF}"]
+
+
+def _fold_ascii(name: str, value: str) -> str:
+    """`Name: value` folded at spaces before 78 characters (the `email` package's folder can put
+    the break right after the colon, which parsers then read as a leading space)."""
+    lines = [f"{name}:"]
+    for word in value.split(" "):
+        if len(lines[-1]) + 1 + len(word) > 78 and lines[-1] != f"{name}:":
+            lines.append("")
+        lines[-1] += " " + word
+    return CRLF.join(lines) + CRLF
+
+
+def address_header(name: str, display_name: str, addr_spec: str) -> list[Piece]:
+    """`Name <addr>`; a non-ASCII name as RFC 2047 encoded words split between whole characters."""
+    if display_name.isascii():
+        return header(name, formataddr((display_name, addr_spec)))
+    phrase = Header(display_name, "utf-8", header_name=name).encode(linesep=CRLF)
+    return [f"{name}: {phrase}{CRLF} <{addr_spec}>{CRLF}"]
 
 
 def multipart_alternative(
@@ -112,7 +134,7 @@ def multipart_alternative(
     pieces: list[Piece] = [piece for field in headers for piece in field]
     pieces += [
         "MIME-Version: 1.0" + CRLF,
-        f'Content-Type: multipart/alternative; boundary="{boundary}"' + CRLF,
+        "Content-Type: multipart/alternative;" + CRLF + f' boundary="{boundary}"' + CRLF,
         CRLF,
     ]
     for subtype, body in (("plain", text), ("html", html)):
