@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, parseaddr
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -84,9 +84,6 @@ FONTS = (
     '-apple-system, "Segoe UI", Roboto, "Noto Sans", "Noto Sans Arabic", "Noto Naskh Arabic", '
     '"Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", Arial, sans-serif'
 )
-# The widest a personal value can be: subscriber ids below 10**15, tokens issued before 2100.
-_WIDEST_ID = 10**15 - 1
-_WIDEST_NOW = datetime(2099, 12, 31, tzinfo=UTC)
 _ADDRESS = re.compile(r"[^\s<>,;:\"()\[\]\\]+@[^\s<>,;:\"()\[\]\\]+")
 
 
@@ -152,12 +149,12 @@ def prepare_message(
     # confirmation sent twice must not (mail clients would hide the second as a duplicate).
     moment = "" if kind in BULK else now.isoformat()
     key = digest(kind, language, content.key(), settings.site.base_url, moment)
-    widths = _slot_widths(settings.site.base_url)
+    _check_base_url(settings.site.base_url)
     domain = _site_domain(settings)
     pieces = multipart_alternative(
         _headers(kind, language, context["subject"], settings, domain),
-        quoted_printable(text, widths),
-        quoted_printable(html, widths),
+        quoted_printable(text),
+        quoted_printable(html),
         boundary=f"=_newsroom_{key}",
     )
     segments, slots = compact(pieces)
@@ -323,7 +320,10 @@ def _check_no_markers(context: dict[str, Any]) -> None:
             raise RenderError(f"email: content contains a reserved marker (NRSLOT_…): {name}")
 
 
-def _headers(kind: str, language: str, subject: str, settings: Settings, domain: str) -> list[list[Any]]:
+@lru_cache(maxsize=4096)
+def _headers(
+    kind: str, language: str, subject: str, settings: Settings, domain: str
+) -> tuple[list[Any], ...]:
     _, sender = parseaddr(settings.email.sender)
     fields = [
         address_header("From", settings.site_name(language), sender),
@@ -342,7 +342,7 @@ def _headers(kind: str, language: str, subject: str, settings: Settings, domain:
             header("List-Unsubscribe", f"<{slot('unsubscribe_url')}>,\r\n <{slot('unsubscribe_mailto')}>"),
             header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
         ]
-    return fields
+    return tuple(fields)
 
 
 def _site_domain(settings: Settings) -> str:
@@ -356,22 +356,13 @@ def _unsubscribe_mailbox(settings: Settings) -> str:
     return "unsubscribe@" + sender.rpartition("@")[2]
 
 
-@cache
-def _slot_widths(base_url: str) -> dict[str, int]:
-    """Each slot's widest value (QP lines are wrapped around it), checked to be substitution-safe."""
+def _check_base_url(base_url: str) -> None:
+    """Links are substituted into QP bodies, HTML attributes and headers as they are."""
     if not SAFE_VALUE.fullmatch(base_url):
         raise RenderError(
-            f"email: site.base_url {base_url!r} has characters that links in email cannot carry"
+            f"email: site.base_url {base_url!r} has characters that links in email cannot carry "
+            "(fix: a plain https://host/path URL)"
         )
-    widest = {
-        purpose: len(base_url) + len(make_token(_WIDEST_ID, purpose, _WIDEST_NOW, ["k"])) + len(purpose) + 2
-        for purpose in ("unsubscribe", "preferences", "confirm")
-    }
-    return {
-        "unsubscribe_url": widest["unsubscribe"],
-        "preferences_url": widest["preferences"],
-        "confirm_url": widest["confirm"],
-    }
 
 
 _ESCAPED_BY_MJML = frozenset({"Mn", "Me", "Cc", "Cf", "Zs", "Zl", "Zp"})
@@ -401,6 +392,7 @@ def _environment(language: str) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # templates do not change while a process runs; skip a stat() per render
     )
     env.filters["language_name"] = language_name
     env.filters["mjml_attribute"] = mjml_attribute

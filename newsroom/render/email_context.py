@@ -110,7 +110,24 @@ def format_period(period: tuple[datetime, datetime], language: str, settings: Se
     return format_interval(first, last, "yMMMd", locale=babel_locale(language))
 
 
-def release_view(release: Release, reader: str, settings: Settings) -> ReleaseView:
+_VIEWS: dict[tuple[object, ...], ReleaseView] = {}
+_VIEWS_KEPT = 2048
+
+
+def release_view(release: Release, reader: str, settings: Settings, full: bool = True) -> ReleaseView:
+    """The release for a reader of `reader`; with `full`, its body too (alerts; digests show summaries).
+    Kept for reuse: thousands of digests show the same few releases."""
+    texts = tuple((t.language, t.revision, t.meta.title, len(t.body)) for t in release.translations.values())
+    key = (release.slug, release.revision, texts, reader, full, str(settings.root), settings.site.base_url)
+    view = _VIEWS.get(key)
+    if view is None:
+        if len(_VIEWS) >= _VIEWS_KEPT:
+            _VIEWS.clear()
+        view = _VIEWS[key] = _release_view(release, reader, settings, full)
+    return view
+
+
+def _release_view(release: Release, reader: str, settings: Settings, full: bool) -> ReleaseView:
     _ = gettext_for(reader)
     text = release.localized(reader)
     note = ""
@@ -137,8 +154,8 @@ def release_view(release: Release, reader: str, settings: Settings) -> ReleaseVi
         page_url=urls.absolute(settings, urls.release_page(reader, release.slug)),
         pdf_url=urls.absolute(settings, urls.release_pdf(text.language, release.slug)),
         fallback_note=note,
-        body_html=_absolute_assets(render_markdown(text.body), asset),
-        body_text=markdown_to_text(_absolute_markdown_assets(text.body, asset)),
+        body_html=_absolute_assets(render_markdown(text.body), asset) if full else "",
+        body_text=markdown_to_text(_absolute_markdown_assets(text.body, asset)) if full else "",
         image_url=asset(image.src) if image else "",
         image_alt=image.alt if image else "",
         corrections=tuple((format_day(fix.date, reader, settings), fix.note) for fix in text.corrections),
@@ -193,7 +210,7 @@ def topic_groups(
         members.sort(key=lambda r: r.release_time, reverse=True)
         placed.update(r.slug for r in members)
         if members:
-            views = tuple(release_view(r, reader, settings) for r in members)
+            views = tuple(release_view(r, reader, settings, full=False) for r in members)
             groups.append(TopicGroup(settings.topic_label(topic, reader), views))
     return tuple(groups)
 
@@ -235,7 +252,7 @@ def wrap_plain(text: str, width: int = 74) -> str:
     Lines in scripts without spaces (Chinese) stay whole; mail clients wrap them on screen."""
     out: list[str] = []
     for line in text.split("\n"):
-        if line == "-- ":  # the signature separator keeps its space
+        if len(line) <= width or line == "-- ":  # short lines (and the signature separator) stay as they are
             out.append(line)
             continue
         marker = re.match(r"^(\s*(?:[-*+]|\d+[.)])\s+)", line)

@@ -5,11 +5,12 @@ and preference links). Personalising one is `b"".join` of the segments with each
 Jinja2, MJML, encoding or MIME work per subscriber.
 
 That only works if substitution cannot break an encoding, so the body parts are quoted-printable
-written here, not by the `email` package: each hard line is encoded with binascii, then wrapped into
-soft lines of at most 76 characters, with every slot kept whole on one line and counted at the width
-its longest value can have. Slot values are URLs of printable ASCII without '=', which QP carries
-literally. A line holding a URL can exceed 76 characters (a URL cannot be soft-broken before its
-length is known) but stays far below the 998-octet limit of RFC 5322.
+written here, not by the `email` package: the text between slots is encoded and wrapped by binascii
+(lines of at most 76 characters), and each slot sits alone on a soft line ("=" CRLF before and after
+it), so wrapping never depends on a value. Slot values are URLs of printable ASCII without '=', which
+QP carries literally. A slot's line is as long as its URL (about 90 characters: longer than QP's 76,
+which every decoder tolerates, and far below RFC 5322's 998 octets). 8bit would avoid that, but a
+relay without 8BITMIME would then re-encode the body and break a DKIM signature.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from email.header import Header
 from email.utils import formataddr
 
 CRLF = "\r\n"
-QP_WIDTH = 76
 SLOT_PATTERN = re.compile(r"NRSLOT_([a-z_]+)_TOLSRN")
 # Characters a slot value may hold anywhere: it lands unescaped in QP bodies, HTML attributes, headers.
 SAFE_VALUE = re.compile(r"[A-Za-z0-9._~:/?#@!$()*+,;%-]*")
@@ -55,48 +55,23 @@ def split_slots(text: str) -> list[Piece]:
     return pieces
 
 
-def quoted_printable(text: str, widths: dict[str, int]) -> list[Piece]:
-    """`text` (with slot markers) as QP lines with CRLF, slots kept whole and counted at `widths`."""
+def quoted_printable(text: str) -> list[Piece]:
+    """`text` (with slot markers) as quoted-printable with CRLF line ends, each slot alone on a soft line.
+
+    binascii encodes and wraps every run of text at C speed; a soft line break before and after each
+    slot means every run starts at column 0, so its wrapping is right whatever the slot's value."""
     out: list[Piece] = []
-    for line in text.split("\n"):
-        column = 0
-        pieces = split_slots(line.rstrip("\r"))
-        for index, piece in enumerate(pieces):
-            if isinstance(piece, Slot):
-                width = widths[piece.name]
-                if column and column + width > QP_WIDTH - 1:
-                    out.append("=" + CRLF)
-                    column = 0
-                out.append(piece)
-                column += width
-            else:
-                last = index == len(pieces) - 1  # a line's last piece may use column 76: no "=" follows
-                column = _wrap_encoded(_qp_encode(piece), column, out, QP_WIDTH if last else QP_WIDTH - 1)
+    for piece in split_slots(text):
+        if isinstance(piece, Slot):
+            if out and not str(out[-1]).endswith(CRLF):
+                out.append("=" + CRLF)
+            out += [piece, "=" + CRLF]
+        else:
+            encoded = binascii.b2a_qp(piece.encode("utf-8"), quotetabs=False, istext=True, header=False)
+            out.append(encoded.decode("ascii").replace("\n", CRLF))
+    if out and not str(out[-1]).endswith(CRLF):
         out.append(CRLF)
     return out
-
-
-def _qp_encode(text: str) -> str:
-    encoded = binascii.b2a_qp(text.encode("utf-8"), quotetabs=False, istext=False, header=False)
-    return encoded.decode("ascii").replace("=\n", "")  # our own wrapping comes next
-
-
-def _wrap_encoded(encoded: str, column: int, out: list[Piece], limit: int) -> int:
-    """Append `encoded` from `column` on, soft-breaking before `limit` and never inside an =XX escape."""
-    while column + len(encoded) > limit:
-        cut = QP_WIDTH - 1 - column
-        if cut < 3:  # a slot filled this line: continue on the next
-            out.append("=" + CRLF)
-            column = 0
-            continue
-        escape_start = encoded.rfind("=", max(cut - 2, 0), cut)
-        if escape_start != -1:
-            cut = escape_start
-        out.append(encoded[:cut] + "=" + CRLF)
-        encoded = encoded[cut:]
-        column = 0
-    out.append(encoded)
-    return column + len(encoded)
 
 
 def header(name: str, value: str) -> list[Piece]:
