@@ -315,3 +315,21 @@ def test_alert_and_digest_fit_a_phone_and_a_desktop_pane(view: Published, tmp_pa
             )
             wcag = {"runOnly": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}
             assert axe_violations(page, wcag) == [], f"{kind} {language}"
+
+
+def test_haitian_creole_dates_and_lists_are_creole_not_french(view: Published) -> None:
+    message = parse(
+        personalise(prepared("alert", "ht", view, "health-flu-clinics"), 5, "r@example.org", keys=KEYS)
+    )
+    text, html = parts(message)
+    for body in (text, html):
+        assert "12 desanm 2024" in body and "décembre" not in body
+    assert "Sante ak Sekirite piblik" in text.replace("\n", " ")
+
+
+def test_digest_plain_text_keeps_each_item_indented(view: Published) -> None:
+    text = parts(parse(personalise(prepared("weekly", "en", view), 5, "r@example.org", keys=KEYS)))[0]
+    listing = text[text.index("\n== ") : text.index("\n-- \n")]
+    items = [line for line in listing.splitlines() if line]
+    assert any(line.startswith("* ") for line in items)
+    assert all(line.startswith(("== ", "* ", "  ")) for line in items), listing

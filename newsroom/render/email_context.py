@@ -19,7 +19,7 @@ from babel.lists import format_list
 
 from newsroom.config import Settings
 from newsroom.content.models import Release
-from newsroom.render import urls
+from newsroom.render import haitian, urls
 from newsroom.render.i18n import babel_locale, translations
 from newsroom.render.markdown import render_markdown
 
@@ -80,6 +80,8 @@ def kind_label(kind: str, _: Gettext) -> str:
 
 def language_name(code: str, reader: str) -> str:
     """`code`'s name in the reader's language, e.g. 'английский' for en read in Russian."""
+    if reader == "ht":
+        return haitian.LANGUAGE_NAMES.get(code, code)
     names = Locale.parse(babel_locale(reader)).languages
     return names.get(code) or names.get(code.split("-")[0]) or code
 
@@ -87,17 +89,26 @@ def language_name(code: str, reader: str) -> str:
 def format_moment(moment: datetime, language: str, settings: Settings) -> str:
     """Date and time in the site's time zone as the reader writes them, with the UTC offset."""
     local = moment.astimezone(settings.zone)
+    if language == "ht":
+        return haitian.format_moment(local, _gmt(local, "en"))
     locale = Locale.parse(babel_locale(language))
     pattern = str(locale.datetime_formats["long"]).replace("'", "")
     day = format_date(local, "long", locale=locale)
     clock = format_time(local, "short", locale=locale)
     zone = get_timezone_name(local, "short", locale=locale)
     if zone[:1] in "+-":  # no abbreviation in this language: say GMT-05:00 rather than -0500
-        zone = get_timezone_gmt(local, "long", locale=locale).replace("-", "\u2212")  # a minus: no line break
+        zone = _gmt(local, language)
     return f"{pattern.replace('{0}', clock).replace('{1}', day)} ({zone})"
 
 
+def _gmt(local: datetime, language: str) -> str:
+    # a real minus sign, which browsers do not break a line after
+    return get_timezone_gmt(local, "long", locale=babel_locale(language)).replace("-", "\u2212")
+
+
 def format_day(moment: datetime, language: str, settings: Settings) -> str:
+    if language == "ht":
+        return haitian.format_day(moment.astimezone(settings.zone).date())
     return format_date(moment.astimezone(settings.zone), "long", locale=babel_locale(language))
 
 
@@ -105,6 +116,8 @@ def format_period(period: tuple[datetime, datetime], language: str, settings: Se
     """A digest's days, end exclusive: '14–20 December 2024' in the reader's language."""
     first = period[0].astimezone(settings.zone).date()
     last = (period[1] - timedelta(microseconds=1)).astimezone(settings.zone).date()
+    if language == "ht":
+        return haitian.format_day(first) if first == last else haitian.format_period(first, last)
     if first == last:
         return format_date(first, "long", locale=babel_locale(language))
     return format_interval(first, last, "yMMMd", locale=babel_locale(language))
@@ -244,6 +257,8 @@ def interest_sentence(interest: Interest | None, reader: str, settings: Settings
 
 def _topic_list(interest: Interest, reader: str, settings: Settings) -> str:
     labels = [settings.topic_label(t, reader) for t in settings.topics if t in interest.topics]
+    if reader == "ht":
+        return haitian.format_list(labels)
     return format_list(labels, locale=babel_locale(reader)) if labels else ""
 
 
@@ -255,10 +270,16 @@ def wrap_plain(text: str, width: int = 74) -> str:
         if len(line) <= width or line == "-- ":  # short lines (and the signature separator) stay as they are
             out.append(line)
             continue
+        lead = line[: len(line) - len(line.lstrip(" "))]
         marker = re.match(r"^(\s*(?:[-*+]|\d+[.)])\s+)", line)
-        indent = " " * len(marker.group(1)) if marker else ""
+        indent = " " * len(marker.group(1)) if marker else lead
         wrapped = textwrap.wrap(
-            line, width, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False
+            line.lstrip(" "),
+            width,
+            initial_indent=lead,
+            subsequent_indent=indent,
+            break_long_words=False,
+            break_on_hyphens=False,
         )
         out.extend(wrapped or [""])
     return "\n".join(out)
