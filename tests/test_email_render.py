@@ -16,8 +16,8 @@ import pytest
 from babel.dates import format_date
 from babel.messages.extract import extract_from_file
 
-from newsroom.config import Settings
-from newsroom.errors import RenderError
+from newsroom.config import Settings, load_settings
+from newsroom.errors import ConfigError, RenderError
 from newsroom.gate import Published
 from newsroom.render import email as email_render
 from newsroom.render.email import (
@@ -31,6 +31,7 @@ from newsroom.render.email import (
     personalise,
     prepare_message,
 )
+from newsroom.render.email_dkim import dkim_signer
 from newsroom.render.i18n import LOCALE_DIR, translations
 from newsroom.render.markdown import render_markdown
 from newsroom.subscribers.tokens import ExpiredToken, read_token
@@ -333,3 +334,29 @@ def test_digest_plain_text_keeps_each_item_indented(view: Published) -> None:
     items = [line for line in listing.splitlines() if line]
     assert any(line.startswith("* ") for line in items)
     assert all(line.startswith(("== ", "* ", "  ")) for line in items), listing
+
+
+def test_goodbye_does_not_say_you_signed_up(view: Published) -> None:
+    content = Content(Interest("daily", ("health",)))
+    message = prepare_message("goodbye", "en", content, view.settings, view.now)
+    text, html = parts(parse(personalise(message, 1, "r@example.org", keys=KEYS)))
+    assert "You have unsubscribed" in html
+    assert "because you signed up" not in html and "because you signed up" not in text
+    assert "/unsubscribe/" not in html and "https://news.example.gov/subscribe" in html
+
+
+def test_dkim_is_configured_from_the_environment(
+    sample_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = tmp_path / "key.pem"
+    key.write_bytes(b"-----BEGIN RSA PRIVATE KEY-----\n")
+    monkeypatch.delenv("NEWSROOM_DKIM_KEY_FILE", raising=False)
+    assert dkim_signer(load_settings(sample_root, environ={})) is None
+    monkeypatch.setenv("NEWSROOM_DKIM_KEY_FILE", str(key))
+    with pytest.raises(ConfigError, match="dkim_selector"):
+        dkim_signer(load_settings(sample_root, environ={}))
+    signer = dkim_signer(load_settings(sample_root, environ={"NEWSROOM_DKIM_SELECTOR": "news2024"}))
+    assert signer is not None and (signer.selector, signer.domain) == ("news2024", "news.example.gov")
+    monkeypatch.setenv("NEWSROOM_DKIM_KEY_FILE", str(tmp_path / "missing.pem"))
+    with pytest.raises(ConfigError, match=r"missing\.pem: cannot read"):
+        dkim_signer(load_settings(sample_root, environ={"NEWSROOM_DKIM_SELECTOR": "news2024"}))

@@ -309,6 +309,7 @@ def _context(
     else:
         context["subject"] = _("You have unsubscribed from %(site)s") % {"site": site_name}
         context["preview"] = _("You will not get any more emails from us.")
+        context["why"] = ""  # they have just left: no "you get this because you signed up"
     _check_no_markers(context)
     return context
 
