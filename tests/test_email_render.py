@@ -360,3 +360,20 @@ def test_dkim_is_configured_from_the_environment(
     monkeypatch.setenv("NEWSROOM_DKIM_KEY_FILE", str(tmp_path / "missing.pem"))
     with pytest.raises(ConfigError, match=r"missing\.pem: cannot read"):
         dkim_signer(load_settings(sample_root, environ={"NEWSROOM_DKIM_SELECTOR": "news2024"}))
+
+
+def test_same_inputs_give_byte_identical_messages(sample_settings: Settings) -> None:
+    first = published(sample_settings, SAMPLE_NOW)
+    again = published(sample_settings, SAMPLE_NOW)
+    for kind in KINDS:
+        one = personalise(prepared(kind, "ar", first), 8, "r@example.org", keys=KEYS)
+        two = personalise(prepared(kind, "ar", again), 8, "r@example.org", keys=KEYS)
+        assert one == two, kind
+
+
+def test_topic_order_does_not_make_a_new_message(view: Published) -> None:
+    cache = MessageCache(view.settings, view.now)
+    period = content_for("daily", view).period
+    for topics in (("health", "jobs"), ("jobs", "health"), ("jobs", "health", "jobs")):
+        cache.get("daily", "en", Content(Interest("daily", topics), view.releases, period))
+    assert cache.renders == 1

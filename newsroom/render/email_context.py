@@ -34,6 +34,10 @@ class Interest:
     frequency: Frequency
     topics: tuple[str, ...]
 
+    def __post_init__(self) -> None:
+        # the order someone picked topics in changes nothing shown: equal interests share renderings
+        object.__setattr__(self, "topics", tuple(sorted(set(self.topics))))
+
 
 @dataclass(frozen=True)
 class ReleaseView:
