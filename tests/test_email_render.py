@@ -60,6 +60,7 @@ def test_every_message_is_a_well_formed_two_part_email(kind: Kind, language: str
     data = personalise(prepared(kind, language, view), 17, "reader@example.org", keys=KEYS)
     message = parse(data)
 
+    assert b"NRSLOT" not in data  # every personal slot was filled
     assert message.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
     assert not message.defects and all(not p.defects for p in message.iter_parts())
