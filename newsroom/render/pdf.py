@@ -204,4 +204,3 @@ def _file_hash(path: Path) -> str:
 def _hash_of(path: str, size: int, mtime_ns: int) -> str:
     # keyed by size and mtime so a long-lived process re-reads a file only after it changes
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:24]
-

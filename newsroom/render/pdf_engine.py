@@ -93,7 +93,7 @@ def _context(document: PdfDocument) -> dict[str, Any]:
 
 def _body_html(document: PdfDocument) -> Markup:
     """The sanitized body, with the dateline run into its first paragraph as press releases do."""
-    html = Markup(render_markdown(document.body))  # nh3 has sanitized it
+    html = print_link_targets(Markup(render_markdown(document.body)))  # nh3 has sanitized it
     if document.direction == "rtl":
         html = isolate_number_runs(html)
     if not document.dateline:
@@ -102,6 +102,25 @@ def _body_html(document: PdfDocument) -> Markup:
     if html.startswith("<p>"):
         return Markup("<p>") + dateline + Markup(html[len("<p>") :])
     return Markup("<p>{}</p>").format(dateline) + html
+
+
+_LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.DOTALL)
+
+
+def print_link_targets(html: Markup) -> Markup:
+    """On paper a link is only useful with its address: 'NYX website (https://nyx.example.gov)'.
+
+    Links whose text already is the address ('health.example.gov/flu') are left alone.
+    """
+
+    def with_target(match: re.Match[str]) -> str:
+        href, text = match.group(1), match.group(2)
+        bare = re.sub(r"^(https?://|mailto:)", "", href).rstrip("/")
+        if not href.startswith(("http://", "https://")) or bare in re.sub(r"<[^>]*>", "", text):
+            return match.group(0)
+        return f'{match.group(0)}<span class="link-target"> ({href})</span>'
+
+    return Markup(_LINK.sub(with_target, str(html)))
 
 
 _TAG = re.compile(r"(<[^>]*>)")
