@@ -66,7 +66,8 @@ def pdf_fonts(pdf: Path) -> list[dict[str, str]]:
     ]
 
 
-def _streams(pdf: Path) -> Iterator[bytes]:
+def raw_objects(pdf: Path) -> Iterator[bytes]:
+    """The file's bytes, then every stream that inflates (object streams hold the structure tree)."""
     data = pdf.read_bytes()
     yield data
     for match in re.finditer(rb"stream\r?\n", data):
@@ -79,7 +80,7 @@ def _streams(pdf: Path) -> Iterator[bytes]:
 
 def catalog_language(pdf: Path) -> str:
     """The document language (/Lang in the catalog), read from the raw or inflated objects."""
-    for chunk in _streams(pdf):
+    for chunk in raw_objects(pdf):
         match = re.search(rb"/Lang\s*\(([^)]*)\)", chunk)
         if match:
             return match.group(1).decode("ascii")

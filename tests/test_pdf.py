@@ -30,6 +30,7 @@ from tests.pdf_support import (
     pdf_fonts,
     pdf_info,
     pdf_text,
+    raw_objects,
     run,
     squeeze,
 )
@@ -200,6 +201,15 @@ def test_tagged_pdf_with_title_author_and_language(site: Site, slug: str, langua
     assert info["PDF version"] == "1.7"
     assert catalog_language(pdf) == {"zh": "zh-Hans"}.get(language, language)
     assert "pdfuaid:part" in run("pdfinfo", "-meta", str(pdf))  # declares PDF/UA-1 in XMP
+
+
+def test_images_carry_their_alt_text_in_the_structure_tree(site: Site) -> None:
+    release = site.published.by_slug(CITY)
+    structure = b"".join(raw_objects(site.pdf(CITY, "en")))
+    assert b"/S /Figure" in structure
+    assert b"/Alt (" + release.meta.images[0].alt[:60].encode("ascii") in structure
+    text = squeeze(pdf_text(site.pdf(CITY, "en")))
+    assert release.meta.images[0].caption in text and "Photo: City Digital Services" in text
 
 
 def test_media_advisory_puts_the_event_first_and_corrections_are_listed(site: Site) -> None:

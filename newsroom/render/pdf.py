@@ -168,13 +168,20 @@ def preview_pdf(newsroom: Newsroom, slug: str, language: str, now: datetime) -> 
     return pdf_bytes(document_for(release, language, newsroom.settings, banner))
 
 
-@cache
 def format_stamp() -> str:
-    """A hash of the templates, stylesheets, code and library versions that every PDF depends on."""
+    """A hash of the templates, stylesheets, code and library versions that every PDF depends on.
+
+    Read on every call (a few small files), so a long-lived process notices an edited template.
+    """
     here = Path(__file__).resolve().parent
     files = sorted(TEMPLATES_DIR.glob("*")) + [here / name for name in _ENGINE_MODULES]
-    versions = [version(name) for name in ("weasyprint", "markdown-it-py", "nh3", "Babel", "Jinja2")]
-    return digest([path.read_bytes() for path in files], versions, sys.version_info[:2])
+    return digest([path.read_bytes() for path in files], _library_versions())
+
+
+@cache
+def _library_versions() -> tuple[object, ...]:
+    names = ("weasyprint", "pydyf", "fonttools", "markdown-it-py", "nh3", "Babel", "Jinja2")
+    return (*(version(name) for name in names), sys.version_info[:2])
 
 
 def _catalog_hash(language: str) -> str:

@@ -156,16 +156,20 @@ def css_string(text: str) -> str:
     return f'"{escaped}"'
 
 
-@cache
 def _template() -> jinja2.Template:
-    environment = jinja2.Environment(
+    # get_template checks the file's mtime, so an edited template is picked up by a live worker
+    return _environment().get_template("release.html.j2")
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    return environment.get_template("release.html.j2")
 
 
 @cache
@@ -173,9 +177,15 @@ def _font_config() -> FontConfiguration:
     return FontConfiguration()
 
 
-@cache
 def _stylesheet() -> CSS:
-    return CSS(filename=str(TEMPLATES_DIR / "release.css"), font_config=_font_config())
+    path = TEMPLATES_DIR / "release.css"
+    return _parsed_stylesheet(str(path), path.stat().st_mtime_ns)
+
+
+@cache
+def _parsed_stylesheet(path: str, mtime_ns: int) -> CSS:
+    # parsed once per version of the file; reused for every PDF
+    return CSS(filename=path, font_config=_font_config())
 
 
 @cache
