@@ -99,8 +99,9 @@ def _body_html(document: PdfDocument) -> Markup:
     if not document.dateline:
         return html
     dateline = Markup('<span class="dateline">{}</span> — ').format(document.dateline)
-    if html.startswith("<p>"):
-        return Markup("<p>") + dateline + Markup(html[len("<p>") :])
+    if "<p>" in html:  # the first paragraph, even when a heading comes first
+        before, _, after = html.partition("<p>")
+        return Markup(before) + Markup("<p>") + dateline + Markup(after)
     return Markup("<p>{}</p>").format(dateline) + html
 
 
