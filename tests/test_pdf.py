@@ -228,6 +228,13 @@ def test_media_advisory_puts_the_event_first_and_corrections_are_listed(site: Si
     assert "Контакт для СМИ Press Office" in russian
 
 
+def test_phone_numbers_are_never_broken_across_lines(site: Site) -> None:
+    # both sat at a line end before: "+1 518 555" / "0187" in the body, "+1 518" / "555 0142" in a note
+    assert "+1 518 555 0187" in pdf_text(site.pdf(CITY, "en"))
+    assert "Правильный номер — +1 518 555 0142" in pdf_text(site.pdf(NYX, "ru")).replace("\n", " ")
+    assert "+1 518 555 0142" in pdf_text(site.pdf(NYX, "ru"))
+
+
 def test_footer_carries_the_release_url(site: Site) -> None:
     text = squeeze(pdf_text(site.pdf(NYX, "ru")))
     assert f"https://news.example.gov/ru/releases/{NYX}/" in text

@@ -79,7 +79,8 @@ def _context(document: PdfDocument) -> dict[str, Any]:
             else ""
         ),
         "corrections": [
-            (pdf_dates.date_time(fix.date, language, zone), fix.note) for fix in document.corrections
+            (pdf_dates.date_time(fix.date, language, zone), _plain_with_numbers(fix.note))
+            for fix in document.corrections
         ],
         "page_style": Markup(
             f"@page {{ @bottom-{start} {{ content: {css_string(document.page_url)}; direction: ltr; }}"
@@ -94,8 +95,7 @@ def _context(document: PdfDocument) -> dict[str, Any]:
 def _body_html(document: PdfDocument) -> Markup:
     """The sanitized body, with the dateline run into its first paragraph as press releases do."""
     html = print_link_targets(Markup(render_markdown(document.body)))  # nh3 has sanitized it
-    if document.direction == "rtl":
-        html = isolate_number_runs(html)
+    html = keep_number_runs_together(html)
     if not document.dateline:
         return html
     dateline = Markup('<span class="dateline">{}</span> — ').format(document.dateline)
@@ -128,16 +128,21 @@ _TAG = re.compile(r"(<[^>]*>)")
 _NUMBER_RUN = re.compile(r"\+?\d[\d().-]*(?:[ \u00a0][\d().-]*\d)+")
 
 
-def isolate_number_runs(html: Markup) -> Markup:
-    """Keep '+1 518 555 0187' in reading order inside right-to-left text.
+def keep_number_runs_together(html: Markup) -> Markup:
+    """Keep '+1 518 555 0187' on one line, and in reading order inside right-to-left text.
 
-    The Unicode bidi algorithm lays out space-separated digit groups right to left in an RTL
-    paragraph ('0187 555 518 +1'); isolating the run as left-to-right keeps it dialable.
+    A phone number broken over two lines is easy to misdial; and the Unicode bidi algorithm lays
+    out space-separated digit groups right to left in an RTL paragraph ('0187 555 518 +1').
     """
     parts = _TAG.split(str(html))
     for index in range(0, len(parts), 2):  # even indexes are text between tags
-        parts[index] = _NUMBER_RUN.sub(r'<span class="ltr">\g<0></span>', parts[index])
+        parts[index] = _NUMBER_RUN.sub(r'<span class="number">\g<0></span>', parts[index])
     return Markup("".join(parts))
+
+
+def _plain_with_numbers(text: str) -> Markup:
+    """Escaped text (a correction note, a caption) with its number runs kept together."""
+    return keep_number_runs_together(Markup.escape(text))
 
 
 def page_counter(template: str) -> str:
