@@ -212,6 +212,30 @@ def test_images_carry_their_alt_text_in_the_structure_tree(site: Site) -> None:
     assert release.meta.images[0].caption in text and "Photo: City Digital Services" in text
 
 
+def test_the_logo_is_on_the_letterhead_and_part_of_the_key(tmp_path: Path) -> None:
+    settings_file = tmp_path / "newsroom" / "newsroom.toml"
+    settings = _copy_sample(tmp_path / "newsroom")
+    text = settings_file.read_text(encoding="utf-8")
+    settings_file.write_text(
+        text.replace(
+            'time_zone = "America/New_York"\n', 'time_zone = "America/New_York"\nlogo = "logo.png"\n'
+        )
+    )
+    with pytest.raises(RenderError, match=r"site.logo 'logo.png' is not a file.*fix: add the image"):
+        list(pdf_units(gate(load_newsroom(load_settings(settings.root, environ={})), SAMPLE_NOW)))
+    shutil.copy(next(settings.releases_dir.rglob("team.png")), settings.root / "logo.png")
+    published = gate(load_newsroom(load_settings(settings.root, environ={})), SAMPLE_NOW)
+    unit = next(u for u in pdf_units(published) if u.name == f"pdf:ru:{NYX}")
+    pdf = tmp_path / "with-logo.pdf"
+    pdf.write_bytes(render_pdf(*unit.args)[0].data)
+    structure = b"".join(raw_objects(pdf))
+    assert b"/S /Figure" in structure and b"/Alt" in structure  # the logo: a tagged figure with alt text
+    assert "Пресс-центр штата и города" in squeeze(pdf_text(pdf))
+    (settings.root / "logo.png").write_bytes((settings.root / "logo.png").read_bytes() + b"\0")
+    changed = next(u for u in pdf_units(published) if u.name == unit.name)
+    assert changed.key != unit.key
+
+
 def test_media_advisory_puts_the_event_first_and_corrections_are_listed(site: Site) -> None:
     advisory = squeeze(pdf_text(site.pdf(DMV, "en")))
     event = "Monday, December 9, 2024, 11:00 AM – 12:00 PM (Eastern Standard Time)"
@@ -344,6 +368,19 @@ def test_pdf_command_writes_an_embargoed_copy(site: Site, tmp_path: Path) -> Non
     )
     assert result.exit_code == 0, result.output
     assert "EMBARGOED UNTIL June 1, 2030" in squeeze(pdf_text(out))
+
+
+def test_pdf_command_fails_with_the_fix_for_a_missing_language(site: Site, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from newsroom.cli import app
+
+    out = tmp_path / "nyx-zh.pdf"
+    arguments = ["pdf", NYX, "--lang", "zh", "--out", str(out), "--root", str(site.settings.root)]
+    result = CliRunner().invoke(app, arguments)
+    assert result.exit_code != 0
+    assert "has no 'zh' version" in str(result.exception) + result.output
+    assert not out.exists()
 
 
 def test_every_pdf_string_is_translated_in_every_catalog() -> None:

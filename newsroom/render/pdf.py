@@ -120,7 +120,7 @@ def pdf_units(published: Published) -> Iterator[Unit]:
     settings = published.settings
     stamp = format_stamp()
     catalogs = {code: _catalog_hash(code) for code in settings.language_codes}
-    logo = _file_hash(Path(settings.root / settings.site.logo)) if settings.site.logo else ""
+    logo = _logo_hash(settings)
     for release in published.releases:
         assets = _asset_hashes(release)
         for language in release.languages:
@@ -182,6 +182,18 @@ def format_stamp() -> str:
 def _library_versions() -> tuple[object, ...]:
     names = ("weasyprint", "pydyf", "fonttools", "markdown-it-py", "nh3", "Babel", "Jinja2")
     return (*(version(name) for name in names), sys.version_info[:2])
+
+
+def _logo_hash(settings: Settings) -> str:
+    if not settings.site.logo:
+        return ""
+    path = settings.root / settings.site.logo
+    if not path.is_file():
+        raise RenderError(
+            f"newsroom.toml: site.logo {settings.site.logo!r} is not a file under {settings.root} "
+            "(fix: add the image there, or remove `logo`)"
+        )
+    return _file_hash(path)
 
 
 def _catalog_hash(language: str) -> str:
