@@ -56,6 +56,7 @@ def _context(document: PdfDocument) -> dict[str, Any]:
             time=pdf_dates.date_time(document.release_time, language, zone)
         ),
     }
+    page_label = _("Page {page} of {pages}")  # outside the f-string below, so `make i18n` finds it
     kinds = {
         "press-release": _("Press release"),
         "media-advisory": _("Media advisory"),
@@ -84,7 +85,7 @@ def _context(document: PdfDocument) -> dict[str, Any]:
         ],
         "page_style": Markup(
             f"@page {{ @bottom-{start} {{ content: {css_string(document.page_url)}; direction: ltr; }}"
-            f" @bottom-{end} {{ content: {page_counter(_('Page {page} of {pages}'))}; }}"
+            f" @bottom-{end} {{ content: {page_counter(page_label)}; }}"
             f" @top-{start} {{ content: string(headline); }} }}"
             f" @page :first {{ @top-{start} {{ content: none; }} }}"
         ),
