@@ -42,7 +42,10 @@ FLU = "health-flu-clinics"
 DMV = "dmv-office-hours-media-advisory"
 TRANSLATED = ("es", "ru", "zh", "ar", "ht")
 
-pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")
+pytestmark = pytest.mark.skipif(
+    shutil.which("pdftotext") is None or shutil.which("fc-match") is None,
+    reason="needs poppler-utils and fontconfig (make system)",
+)
 
 
 @dataclass
