@@ -339,6 +339,8 @@ def test_embargoed_preview_says_embargoed_until_in_the_readers_language(site: Si
     before_launch = datetime(2024, 11, 20, 12, 0, tzinfo=UTC)
     russian = squeeze(_pdf_bytes_text(preview_pdf(newsroom, NYX, "ru", before_launch)))
     assert "ЭМБАРГО: НЕ ПУБЛИКОВАТЬ ДО 25 ноября 2024 г., 10:00" in russian
+    chinese = no_space(_pdf_bytes_text(preview_pdf(newsroom, FLU, "zh", before_launch)))
+    assert "禁发至2024年12月12日10:00（北美东部标准时间）" in chinese
     public = squeeze(_pdf_bytes_text(preview_pdf(newsroom, NYX, "en", SAMPLE_NOW)))
     assert "FOR IMMEDIATE RELEASE" in public and "EMBARGOED" not in public
 

@@ -56,7 +56,7 @@ def zone_name(moment: datetime, language: str, zone: tzinfo) -> str:
 def date_time(moment: datetime, language: str, zone: tzinfo) -> str:
     """'June 1, 2030, 10:00 AM (Eastern Daylight Time)': an embargo's end, a correction's time."""
     combined = _combine(long_date(moment, language, zone), clock(moment, language, zone), language)
-    return f"{combined} ({zone_name(moment, language, zone)})"
+    return combined + _in_parentheses(zone_name(moment, language, zone), language)
 
 
 def event_time(start: datetime, end: datetime | None, language: str, zone: tzinfo) -> str:
@@ -70,7 +70,12 @@ def event_time(start: datetime, end: datetime | None, language: str, zone: tzinf
                 f"{times} – {_combine(full_date(end, language, zone), clock(end, language, zone), language)}"
             )
     combined = _combine(full_date(start, language, zone), times, language)
-    return f"{combined} ({zone_name(start, language, zone)})"
+    return combined + _in_parentheses(zone_name(start, language, zone), language)
+
+
+def _in_parentheses(text: str, language: str) -> str:
+    # Chinese sets full-width parentheses with no space before them
+    return f"（{text}）" if language == "zh" else f" ({text})"
 
 
 def _combine(date_text: str, time_text: str, language: str) -> str:
