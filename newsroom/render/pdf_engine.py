@@ -106,7 +106,8 @@ def _body_html(document: PdfDocument) -> Markup:
     return Markup("<p>{}</p>").format(dateline) + html
 
 
-_LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.DOTALL)
+# any attribute order: the shared sanitizer may add rel="noopener" and the like
+_LINK = re.compile(r'<a\s[^>]*?\bhref="([^"]*)"[^>]*>(.*?)</a>', re.DOTALL)
 
 
 def print_link_targets(html: Markup) -> Markup:
