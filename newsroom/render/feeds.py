@@ -41,7 +41,7 @@ from newsroom.content.models import Attachment, Contact, Localized, Release
 from newsroom.gate import Published
 from newsroom.render import urls
 from newsroom.render.base import Artifact, Unit, digest
-from newsroom.render.i18n import LOCALE_DIR, babel_locale, format_release_date, translations
+from newsroom.render.i18n import LOCALE_DIR, babel_locale, translations
 from newsroom.render.markdown import render_markdown, sanitize_html
 
 DOMAIN = "feeds"
@@ -393,7 +393,7 @@ def entry_html(settings: Settings, item: FeedItem) -> str:
         note = html.escape(fallback_note(settings, language, text.requested))
         parts.append(f'<p lang="{html.escape(text.requested)}"><strong>{note}</strong></p>')
     for correction in text.corrections:
-        when = format_release_date(correction.date.astimezone(settings.zone), language)
+        when = long_date(correction.date.astimezone(settings.zone), language)
         label = html.escape(gettext("Correction, %(date)s:") % {"date": when})
         parts.append(f"<p><strong>{label}</strong> {html.escape(correction.note)}</p>")
     if text.subtitle:
@@ -433,16 +433,29 @@ def _event_time(start: datetime, end: datetime | None, language: str, zone: Zone
     """'Monday, December 9, 2024, 11:00 AM – 12:00 PM EST', each part formatted for `language`."""
     locale = babel_locale(language)
     start = start.astimezone(zone)
-    when = f"{format_date(start, 'full', locale=locale)}, {format_time(start, 'short', locale=locale)}"
+    when = f"{long_date(start, language, weekday=True)}, {format_time(start, 'short', locale=locale)}"
     if end is not None:
         end = end.astimezone(zone)
         if end.date() == start.date():
             when += " – " + format_time(end, "short", locale=locale)
         else:
-            when += (
-                f" – {format_date(end, 'full', locale=locale)}, {format_time(end, 'short', locale=locale)}"
-            )
+            when += f" – {long_date(end, language, weekday=True)}, {format_time(end, 'short', locale=locale)}"
     return f"{when} {start.tzname()}"
+
+
+# CLDR has no Haitian Creole dates: Babel's "ht" falls back to French month and day names.
+_HT_MONTHS = (
+    "janvye", "fevriye", "mas", "avril", "me", "jen", "jiyè", "out", "septanm", "oktòb", "novanm", "desanm",
+)  # fmt: skip
+_HT_WEEKDAYS = ("lendi", "madi", "mèkredi", "jedi", "vandredi", "samdi", "dimanch")
+
+
+def long_date(moment: datetime, language: str, *, weekday: bool = False) -> str:
+    """'26 ноября 2024 г.', 'November 26, 2024', '26 novanm 2024' (with the weekday if asked)."""
+    if language == "ht":
+        text = f"{moment.day} {_HT_MONTHS[moment.month - 1]} {moment.year}"
+        return f"{_HT_WEEKDAYS[moment.weekday()]} {text}" if weekday else text
+    return format_date(moment, "full" if weekday else "long", locale=babel_locale(language))
 
 
 def _figure_html(src: str, alt: str, caption: str, credit: str, assets: str, gettext: Translate) -> str:
