@@ -138,7 +138,7 @@ def test_russian_feed_is_in_russian_with_a_russian_note_on_untranslated_releases
     assert fallback.get(XML_LANG) == "en"
     note = "Этот материал доступен только на языке оригинала: английский."
     assert fallback.findtext(f"{ATOM}summary", "").startswith(note)
-    assert f'<p lang="ru"><strong>{note}</strong></p>' in fallback.findtext(f"{ATOM}content", "")
+    assert f'<p lang="ru" dir="ltr"><strong>{note}</strong></p>' in fallback.findtext(f"{ATOM}content", "")
     link = fallback.find(f"{ATOM}link")
     assert link is not None and link.get("href") == f"{BASE}/en/releases/labor-statement-winter-jobs/"
 
@@ -406,3 +406,17 @@ def test_haitian_creole_dates_are_in_kreyol_not_french(sample_root: Path) -> Non
     content = atom["tag:news.example.gov,2024-12-12:health-flu-clinics/ht"].findtext(f"{ATOM}content", "")
     assert "<strong>Koreksyon, 13 desanm 2024:</strong>" in content
     assert "décembre" not in content
+
+
+def test_arabic_entries_read_right_to_left(sample_root: Path) -> None:
+    entries = entries_by_id(feeds_at(sample_root)["ar/atom.xml"])
+    translated = entries["tag:news.example.gov,2024-12-03:city-digital-services-plain-language/ar"]
+    content = translated.findtext(f"{ATOM}content", "")
+    assert content.startswith('<div dir="rtl">')
+    assert 'alt="رسم توضيحي لأربع كتل' in content  # the translated alt text
+    fallback = entries["tag:news.example.gov,2024-12-10:labor-statement-winter-jobs/en"]
+    note = "هذا البيان متاح بلغته الأصلية فقط: الإنجليزية."
+    assert f'<p lang="ar" dir="rtl"><strong>{note}</strong></p>' in fallback.findtext(f"{ATOM}content", "")
+    assert 'dir="rtl"><strong>' not in entries_by_id(feeds_at(sample_root)["ru/atom.xml"]).popitem()[
+        1
+    ].findtext(f"{ATOM}content", "")

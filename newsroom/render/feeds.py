@@ -25,6 +25,7 @@ import html
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ from newsroom.gate import Published
 from newsroom.render import urls
 from newsroom.render.base import Artifact, Unit, digest
 from newsroom.render.i18n import LOCALE_DIR, babel_locale, translations
-from newsroom.render.markdown import render_markdown, sanitize_html
+from newsroom.render.markdown import render_markdown
 
 DOMAIN = "feeds"
 FEED_SIZE = 50
@@ -361,6 +362,7 @@ def language_name(settings: Settings, code: str, in_language: str) -> str:
     return translations(in_language, DOMAIN).gettext(msgid)
 
 
+@lru_cache(maxsize=4096)
 def entry_summary(settings: Settings, item: FeedItem) -> str:
     """Plain text: the release's summary (or its first paragraph), after the fallback note if any."""
     text = item.text
@@ -381,8 +383,13 @@ def sanitize_text(fragment: str) -> str:
     return nh3.clean(fragment, tags=set())
 
 
+@lru_cache(maxsize=4096)  # a release shows in several feeds of one language: its language, topics, office
 def entry_html(settings: Settings, item: FeedItem) -> str:
-    """The full release as safe HTML, with absolute links, for feed readers."""
+    """The full release as safe HTML, with absolute links, for feed readers.
+
+    The body is sanitized Markdown; every other part is built from escaped text, so the whole needs
+    no second pass through the sanitizer.
+    """
     text = item.text
     language = text.language
     gettext = translations(language, DOMAIN).gettext
@@ -391,7 +398,9 @@ def entry_html(settings: Settings, item: FeedItem) -> str:
     parts: list[str] = []
     if text.is_fallback:
         note = html.escape(fallback_note(settings, language, text.requested))
-        parts.append(f'<p lang="{html.escape(text.requested)}"><strong>{note}</strong></p>')
+        reader = html.escape(text.requested)
+        direction = settings.language(text.requested).dir
+        parts.append(f'<p lang="{reader}" dir="{direction}"><strong>{note}</strong></p>')
     for correction in text.corrections:
         when = long_date(correction.date.astimezone(settings.zone), language)
         label = html.escape(gettext("Correction, %(date)s:") % {"date": when})
@@ -407,7 +416,8 @@ def entry_html(settings: Settings, item: FeedItem) -> str:
         parts.append(_attachments_html(item.attachments, assets, gettext))
     if item.contacts:
         parts.append(_contacts_html(item.contacts, gettext))
-    return sanitize_html("\n".join(parts))
+    joined = "\n".join(parts)
+    return f'<div dir="rtl">\n{joined}\n</div>' if settings.language(language).dir == "rtl" else joined
 
 
 def _with_dateline(body_html: str, dateline: str) -> str:
