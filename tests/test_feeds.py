@@ -322,6 +322,7 @@ def test_sitemap_lists_every_page_with_reciprocal_hreflang_alternates(sample_roo
         "x-default": f"{BASE}/en/releases/new-york-experience/",
     }
     assert f"{BASE}/zh/releases/new-york-experience/" not in urls  # no Chinese version
+    assert alternates.pop(f"{BASE}/") == {}  # the language chooser
     for loc, links in alternates.items():
         assert loc in links.values(), f"{loc} does not list itself"
         assert "x-default" in links, loc

@@ -156,6 +156,7 @@ def feed_units(
     settings = published.settings
     shared = _settings_fingerprint(settings)
     fingerprints: dict[tuple[str, str], str] = {}
+    catalogs = {language: _catalog_bytes(language) for language in settings.language_codes}
     for scope in feed_scopes(settings):
         chosen = list(islice((r for r in published.releases if scope.includes(r)), size))
         items = tuple(_feed_item(release, scope.language, pdf_sizes) for release in chosen)
@@ -163,7 +164,7 @@ def feed_units(
             _entry_fingerprint(release, item, fingerprints)
             for release, item in zip(chosen, items, strict=True)
         ]
-        key = digest(_CODE, shared, _catalog_bytes(scope.language), scope.name, size, entry_keys)
+        key = digest(_CODE, shared, catalogs[scope.language], scope.name, size, entry_keys)
         yield Unit(name=scope.name, key=key, render=render_feed, args=(settings, scope, items))
 
 

@@ -1,12 +1,14 @@
 """sitemap.xml with hreflang alternates, a Google News sitemap per language, and robots.txt.
 
 What the sitemap lists (every public page the site has, per language):
+- the language chooser at the root, `/` (in no language: no alternates);
 - the home page of every language;
 - the page of every topic and office that has at least one public release, in every language;
 - the monthly archive pages (urls.archive_page) of months with public releases, in every language;
 - every public release in each language it exists in (the original and its translations).
 Each page's <url> carries an xhtml:link alternate for every language version of it, itself
-included, plus x-default (the default language's version; for a release, its original). Withdrawn
+included, plus x-default (the default language's version, else the release's original), as the
+pages' own <link rel="alternate" hreflang> do. Withdrawn
 releases are left out: their page is only a notice now. Embargoed ones never reach this module.
 
 Google News sitemaps are one per language, `/<lang>/news-sitemap.xml`, because each entry names the
@@ -57,7 +59,7 @@ class Page:
     """One page in all its language versions."""
 
     versions: tuple[tuple[str, str], ...]  # (language, site path), in the site's language order
-    default: str  # the x-default path
+    default: str | None  # the x-default path; None for a page in no particular language
     lastmod: str = ""  # W3C datetime of the newest change shown on it, "" when unknown
 
 
@@ -90,6 +92,7 @@ def site_pages(published: Published) -> Iterator[Page]:
     settings = published.settings
     languages = settings.language_codes
     releases = published.releases
+    yield Page((("", "/"),), None)  # the language chooser at the root
     yield _everywhere(settings, urls.home, _newest(releases))
     for topic in settings.topics:
         in_topic = [r for r in releases if topic in r.meta.topics]
@@ -109,7 +112,10 @@ def site_pages(published: Published) -> Iterator[Page]:
         versions = tuple(
             (lang, urls.release_page(lang, release.slug)) for lang in languages if lang in release.languages
         )
-        default = urls.release_page(release.language, release.slug)
+        # as on the pages: x-default is the default language's version, else the original
+        default_language = settings.site.default_language
+        x_default = default_language if default_language in release.languages else release.language
+        default = urls.release_page(x_default, release.slug)
         yield Page(versions, default, _w3c(release.updated_time, settings))
 
 
@@ -166,9 +172,12 @@ def _urlset(blocks: list[str]) -> bytes:
 
 def _url_blocks(base: str, page: Page) -> Iterator[str]:
     """One <url> per language version, each listing every version and x-default."""
+    lastmod = f"<lastmod>{page.lastmod}</lastmod>" if page.lastmod else ""
+    if page.default is None:
+        yield from (f"<url><loc>{escape(base + path)}</loc>{lastmod}</url>\n" for _, path in page.versions)
+        return
     alternates = "".join(_alternate(lang, base + path) for lang, path in page.versions)
     alternates += _alternate("x-default", base + page.default)
-    lastmod = f"<lastmod>{page.lastmod}</lastmod>" if page.lastmod else ""
     for _, path in page.versions:
         yield f"<url><loc>{escape(base + path)}</loc>{lastmod}\n{alternates}</url>\n"
 
