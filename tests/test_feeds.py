@@ -418,3 +418,56 @@ def test_arabic_entries_read_right_to_left(sample_root: Path) -> None:
     fallback = entries["tag:news.example.gov,2024-12-10:labor-statement-winter-jobs/en"]
     note = "هذا البيان متاح بلغته الأصلية فقط: الإنجليزية."
     assert f'<p lang="ar" dir="rtl"><strong>{note}</strong></p>' in fallback.findtext(f"{ATOM}content", "")
+
+
+def test_a_release_without_summary_is_summarized_by_its_first_paragraph(sample_root: Path) -> None:
+    edit(sample_root, LABOR, "summary: Labor Commissioner", "# summary: Labor Commissioner")
+    rss = feedparser.parse(feeds_at(sample_root)["en/offices/labor/feed.xml"])
+    assert rss.entries[0].summary.startswith('"Winter brings thousands of seasonal jobs across our state')
+    assert "<" not in rss.entries[0].summary
+
+
+def test_editing_a_feeds_catalog_changes_only_that_languages_feed_keys(
+    sample_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from newsroom.render import feeds
+
+    locale = tmp_path / "locale"
+    for language in ("es", "ru"):
+        folder = locale / language / "LC_MESSAGES"
+        folder.mkdir(parents=True)
+        (folder / "feeds.po").write_bytes(
+            (i18n.LOCALE_DIR / language / "LC_MESSAGES" / "feeds.po").read_bytes()
+        )
+    monkeypatch.setattr(feeds, "LOCALE_DIR", locale)
+    before = {u.name: u.key for u in feed_units(published_at(sample_root, SAMPLE_NOW))}
+    po = locale / "ru" / "LC_MESSAGES" / "feeds.po"
+    po.write_text(
+        po.read_text(encoding="utf-8").replace("Контакты для СМИ", "Для журналистов"), encoding="utf-8"
+    )
+    after = {u.name: u.key for u in feed_units(published_at(sample_root, SAMPLE_NOW))}
+    changed = {name for name in before if before[name] != after[name]}
+    assert changed and all(name.startswith("feed:ru") for name in changed)
+    assert len(changed) == 1 + 7 + 5  # the language feed, its topics and its offices
+
+
+def test_sitemap_over_the_url_limit_becomes_an_index_of_parts(
+    sample_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from newsroom.render import sitemaps
+
+    whole = ET.fromstring(sitemaps_at(sample_root)["sitemap.xml"])
+    every_url = [u.findtext(f"{SM}loc") for u in whole.iter(f"{SM}url")]
+    monkeypatch.setattr(sitemaps, "MAX_URLS", 25)
+    files = sitemaps_at(sample_root)
+    index = ET.fromstring(files["sitemap.xml"])
+    assert index.tag == f"{SM}sitemapindex"
+    parts = [loc.text or "" for loc in index.iter(f"{SM}loc")]
+    assert parts[0] == f"{BASE}/sitemap-1.xml"
+    listed = []
+    for part in parts:
+        urlset = ET.fromstring(files[part.removeprefix(BASE + "/")])
+        found = [u.findtext(f"{SM}loc") for u in urlset.iter(f"{SM}url")]
+        assert 0 < len(found) <= 25
+        listed.extend(found)
+    assert listed == every_url
