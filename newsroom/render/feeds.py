@@ -164,7 +164,10 @@ def feed_units(
             _entry_fingerprint(release, item, fingerprints)
             for release, item in zip(chosen, items, strict=True)
         ]
-        key = digest(_CODE, shared, catalogs[scope.language], scope.name, size, entry_keys)
+        # labels inside an entry are in the entry's language, the note and feed strings in the feed's
+        languages = sorted({scope.language, *(item.text.language for item in items)})
+        used_catalogs = [catalogs.get(language) or _catalog_bytes(language) for language in languages]
+        key = digest(_CODE, shared, used_catalogs, scope.name, size, entry_keys)
         yield Unit(name=scope.name, key=key, render=render_feed, args=(settings, scope, items))
 
 
@@ -207,7 +210,7 @@ def _entry_fingerprint(release: Release, item: FeedItem, cache: dict[tuple[str, 
     if cached is None:
         translation = release.translations.get(language)
         text = (translation.meta.model_dump_json(), translation.body) if translation else ()
-        cached = digest(release.slug, str(release.folder), release.revision, text)
+        cached = digest(release.slug, str(release.folder), release.revision, language, text)
         cache[(release.slug, language)] = cached
     return digest(cached, item.text.requested, item.pdf_length)
 
