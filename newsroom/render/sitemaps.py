@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
+from typing import TypeVar
 from xml.sax.saxutils import escape, quoteattr
 
 from newsroom.config import Settings
@@ -48,6 +49,7 @@ XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
 
 
 _PathOf = Callable[[str], str]  # language code -> site path
+_K = TypeVar("_K")
 
 
 def news_sitemap(language: str) -> str:
@@ -90,33 +92,47 @@ def sitemap_units(published: Published) -> Iterator[Unit]:
 
 def site_pages(published: Published) -> Iterator[Page]:
     settings = published.settings
-    languages = settings.language_codes
     releases = published.releases
+    updated = {release.slug: release.updated_time for release in releases}
+    # one pass: the newest change shown on each listing
+    topics: dict[str, datetime] = {}
+    offices: dict[str, datetime] = {}
+    months: dict[tuple[int, int], datetime] = {}
+    for release in releases:
+        moment = updated[release.slug]
+        local = release.meta.release.astimezone(settings.zone)
+        _keep_newest(months, (local.year, local.month), moment)
+        _keep_newest(offices, release.meta.office, moment)
+        for topic in release.meta.topics:
+            _keep_newest(topics, topic, moment)
     yield Page((("", "/"),), None)  # the language chooser at the root
-    yield _everywhere(settings, urls.home, _newest(releases))
+    yield _everywhere(settings, urls.home, max(updated.values(), default=None))
     for topic in settings.topics:
-        in_topic = [r for r in releases if topic in r.meta.topics]
-        if in_topic:
-            yield _everywhere(settings, partial(urls.topic_page, topic=topic), _newest(in_topic))
+        if topic in topics:
+            yield _everywhere(settings, partial(urls.topic_page, topic=topic), topics[topic])
     for office in settings.offices:
-        from_office = [r for r in releases if r.meta.office == office]
-        if from_office:
-            yield _everywhere(settings, partial(urls.office_page, office=office), _newest(from_office))
-    months: dict[tuple[int, int], list[Release]] = {}
+        if office in offices:
+            yield _everywhere(settings, partial(urls.office_page, office=office), offices[office])
+    for (year, month), newest in sorted(months.items(), reverse=True):
+        yield _everywhere(settings, partial(urls.archive_page, year=year, month=month), newest)
     for release in releases:
-        local = release.release_time.astimezone(settings.zone)
-        months.setdefault((local.year, local.month), []).append(release)
-    for (year, month), in_month in sorted(months.items(), reverse=True):
-        yield _everywhere(settings, partial(urls.archive_page, year=year, month=month), _newest(in_month))
-    for release in releases:
-        versions = tuple(
-            (lang, urls.release_page(lang, release.slug)) for lang in languages if lang in release.languages
-        )
-        # as on the pages: x-default is the default language's version, else the original
-        default_language = settings.site.default_language
-        x_default = default_language if default_language in release.languages else release.language
-        default = urls.release_page(x_default, release.slug)
-        yield Page(versions, default, _w3c(release.updated_time, settings))
+        yield _release_page(settings, release, updated[release.slug])
+
+
+def _keep_newest(table: dict[_K, datetime], key: _K, moment: datetime) -> None:
+    if key not in table or table[key] < moment:
+        table[key] = moment
+
+
+def _release_page(settings: Settings, release: Release, updated: datetime) -> Page:
+    """A release in each language it exists in; x-default as on the pages: default language, else original."""
+    existing = {release.language, *release.translations}
+    versions = tuple(
+        (lang, urls.release_page(lang, release.slug)) for lang in settings.language_codes if lang in existing
+    )
+    default_language = settings.site.default_language
+    x_default = default_language if default_language in existing else release.language
+    return Page(versions, urls.release_page(x_default, release.slug), _w3c(updated, settings))
 
 
 def _everywhere(settings: Settings, path_of: _PathOf, lastmod: datetime | None) -> Page:
@@ -124,10 +140,6 @@ def _everywhere(settings: Settings, path_of: _PathOf, lastmod: datetime | None) 
     versions = tuple((lang, path_of(lang)) for lang in settings.language_codes)
     default = path_of(settings.site.default_language)
     return Page(versions, default, _w3c(lastmod, settings) if lastmod else "")
-
-
-def _newest(releases: list[Release] | tuple[Release, ...]) -> datetime | None:
-    return max((r.updated_time for r in releases), default=None)
 
 
 def _w3c(moment: datetime, settings: Settings) -> str:
