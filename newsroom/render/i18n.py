@@ -20,7 +20,7 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
-DOMAINS = ("site", "pdf", "email", "web", "sms")
+DOMAINS = ("site", "pdf", "email", "web", "sms", "feeds")
 SOURCE_LANGUAGE = "en"  # msgids are written in English
 
 

@@ -1,0 +1,504 @@
+"""RSS 2.0 and Atom feeds (feedgen): one pair per language, per topic and per office in every language.
+
+A feed in language L lists the latest `FEED_SIZE` public releases in its scope, newest first, each in
+L when translated, else the original with a note in L saying so (never left out, never blank).
+
+Identity: an entry's id (Atom) and guid (RSS) is a tag: URI made of the site's host, the release
+folder's date, the slug and the language of the entry's text, e.g.
+`tag:news.example.gov,2024-11-25:new-york-experience/ru`. None of it depends on the title or the text,
+so editing a release never changes it. A translation that arrives later is a new entry (the Russian
+text is news to a Russian reader) and replaces the original's entry in that language's feeds.
+
+Dates: `published` is the release time; `updated` is the latest correction's time, so a correction
+shows up as an updated entry. A feed's own `updated` (and RSS lastBuildDate) is its newest entry's
+`updated`, never the clock, so two builds of the same inputs are byte-identical and a feed's bytes
+only change when its entries do. A feed with no entries says 1970-01-01 (`EMPTY_FEED_UPDATED`).
+
+Scope: feeds exist for every configured topic and office in every language, even when empty, so a
+topic or office page can always link its feed. Withdrawn releases are absent (the gate's `releases`
+holds only public ones); embargoed ones never reach this module.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from itertools import islice
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import feedgen.version
+import nh3
+from babel.dates import format_date, format_time
+from feedgen.feed import FeedGenerator
+
+from newsroom.config import Settings
+from newsroom.content.models import Attachment, Contact, Localized, Release
+from newsroom.gate import Published
+from newsroom.render import urls
+from newsroom.render.base import Artifact, Unit, digest
+from newsroom.render.i18n import LOCALE_DIR, babel_locale, translations
+from newsroom.render.markdown import render_markdown
+
+DOMAIN = "feeds"
+FEED_SIZE = 50
+EMPTY_FEED_UPDATED = datetime(1970, 1, 1, tzinfo=UTC)
+GENERATOR = "newsroom"
+ATOM_TYPE = "application/atom+xml"
+RSS_TYPE = "application/rss+xml"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+Translate = Callable[[str], str]
+# Changing this module, the Markdown renderer or feedgen changes every feed's key.
+_CODE = digest(
+    Path(__file__).read_bytes(),
+    (Path(__file__).parent / "markdown.py").read_bytes(),
+    feedgen.version.version_str,
+)
+
+
+def N_(message: str) -> str:
+    """Marks a message for extraction; it is translated where it is used."""
+    return message
+
+
+# Language names as readers of each language write them (CLDR has none for Haitian Creole).
+LANGUAGE_NAMES = {
+    "en": N_("English"),
+    "es": N_("Spanish"),
+    "ru": N_("Russian"),
+    "zh": N_("Chinese"),
+    "ar": N_("Arabic"),
+    "ht": N_("Haitian Creole"),
+}
+
+
+@dataclass(frozen=True)
+class FeedScope:
+    """Which releases one feed lists, and in which language."""
+
+    language: str
+    topic: str | None = None
+    office: str | None = None
+
+    @property
+    def name(self) -> str:
+        if self.topic:
+            return f"feed:{self.language}:topic:{self.topic}"
+        if self.office:
+            return f"feed:{self.language}:office:{self.office}"
+        return f"feed:{self.language}"
+
+    def includes(self, release: Release) -> bool:
+        if self.topic:
+            return self.topic in release.meta.topics
+        if self.office:
+            return release.meta.office == self.office
+        return True
+
+    @property
+    def atom_path(self) -> str:
+        return urls.atom_feed(self.language, self.topic, self.office)
+
+    @property
+    def rss_path(self) -> str:
+        return urls.rss_feed(self.language, self.topic, self.office)
+
+    @property
+    def page_path(self) -> str:
+        if self.topic:
+            return urls.topic_page(self.language, self.topic)
+        if self.office:
+            return urls.office_page(self.language, self.office)
+        return urls.home(self.language)
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """A picklable snapshot of everything one entry shows: a release as a feed's readers get it."""
+
+    slug: str
+    folder_date: str  # YYYY-MM-DD from the release folder's name: fixed once published
+    text: Localized  # .language is the text's language, .requested the feed's
+    kind: str
+    office: str
+    topics: tuple[str, ...]
+    published: datetime
+    updated: datetime
+    contacts: tuple[Contact, ...]
+    attachments: tuple[Attachment, ...]
+    pdf_length: int | None  # None: no PDF to enclose
+
+
+def feed_scopes(settings: Settings) -> list[FeedScope]:
+    """Every feed the site has: per language, then per topic and per office in that language."""
+    scopes: list[FeedScope] = []
+    for language in settings.language_codes:
+        scopes.append(FeedScope(language))
+        scopes.extend(FeedScope(language, topic=topic) for topic in settings.topics)
+        scopes.extend(FeedScope(language, office=office) for office in settings.offices)
+    return scopes
+
+
+def feed_units(
+    published: Published, *, size: int = FEED_SIZE, pdf_sizes: Mapping[str, int] | None = None
+) -> Iterator[Unit]:
+    """One unit per feed scope, writing its Atom and RSS files.
+
+    pdf_sizes: the byte size of each known PDF by site path (urls.release_pdf). Without it every
+    entry encloses its PDF with length 0 (RSS's "unknown"), assuming the PDF stage publishes them;
+    with it, only PDFs listed are enclosed, with their real length.
+    """
+    settings = published.settings
+    shared = _settings_fingerprint(settings)
+    fingerprints: dict[tuple[str, str], str] = {}
+    catalogs = {language: _catalog_bytes(language) for language in settings.language_codes}
+    for scope in feed_scopes(settings):
+        chosen = list(islice((r for r in published.releases if scope.includes(r)), size))
+        items = tuple(_feed_item(release, scope.language, pdf_sizes) for release in chosen)
+        entry_keys = [
+            _entry_fingerprint(release, item, fingerprints)
+            for release, item in zip(chosen, items, strict=True)
+        ]
+        # labels inside an entry are in the entry's language, the note and feed strings in the feed's
+        languages = sorted({scope.language, *(item.text.language for item in items)})
+        used_catalogs = [catalogs.get(language) or _catalog_bytes(language) for language in languages]
+        key = digest(_CODE, shared, used_catalogs, scope.name, size, entry_keys)
+        yield Unit(name=scope.name, key=key, render=render_feed, args=(settings, scope, items))
+
+
+def render_feed(settings: Settings, scope: FeedScope, items: tuple[FeedItem, ...]) -> list[Artifact]:
+    """The Atom and RSS documents of one feed."""
+    generator = _feed_generator(settings, scope, items)
+    _set_links(generator, settings, scope, self_path=scope.atom_path, self_type=ATOM_TYPE)
+    atom = generator.atom_str(pretty=True)
+    _set_links(generator, settings, scope, self_path=scope.rss_path, self_type=RSS_TYPE)
+    rss = generator.rss_str(pretty=True)
+    return [Artifact(scope.atom_path.lstrip("/"), atom), Artifact(scope.rss_path.lstrip("/"), rss)]
+
+
+def _feed_item(release: Release, language: str, pdf_sizes: Mapping[str, int] | None) -> FeedItem:
+    text = release.localized(language)
+    pdf_path = urls.release_pdf(text.language, release.slug)
+    if pdf_sizes is None:
+        pdf_length: int | None = 0
+    else:
+        pdf_length = pdf_sizes.get(pdf_path)
+    return FeedItem(
+        slug=release.slug,
+        folder_date=release.folder.name[:10],
+        text=text,
+        kind=release.meta.kind,
+        office=release.meta.office,
+        topics=tuple(release.meta.topics),
+        published=release.release_time,
+        updated=release.updated_time,
+        contacts=tuple(release.meta.contacts),
+        attachments=tuple(release.meta.attachments),
+        pdf_length=pdf_length,
+    )
+
+
+def _entry_fingerprint(release: Release, item: FeedItem, cache: dict[tuple[str, str], str]) -> str:
+    """A hash of the files an entry is made from (the original and the translation shown)."""
+    language = item.text.language
+    cached = cache.get((release.slug, language))
+    if cached is None:
+        translation = release.translations.get(language)
+        text = (translation.meta.model_dump_json(), translation.body) if translation else ()
+        cached = digest(release.slug, str(release.folder), release.revision, language, text)
+        cache[(release.slug, language)] = cached
+    return digest(cached, item.text.requested, item.pdf_length)
+
+
+def _settings_fingerprint(settings: Settings) -> str:
+    file = settings.file
+    return digest(
+        file.site.model_dump_json(),
+        [lang.model_dump_json() for lang in file.languages],
+        [(key, labels.model_dump_json()) for key, labels in file.topics.items()],
+        [(key, labels.model_dump_json()) for key, labels in file.offices.items()],
+    )
+
+
+def _catalog_bytes(language: str) -> bytes:
+    path = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    return path.read_bytes() if path.is_file() else b""
+
+
+# --- the feed -------------------------------------------------------------------------------------
+
+
+def _feed_generator(settings: Settings, scope: FeedScope, items: tuple[FeedItem, ...]) -> FeedGenerator:
+    gettext = translations(scope.language, DOMAIN).gettext
+    site = settings.site_name(scope.language)
+    generator = FeedGenerator()
+    generator.id(urls.absolute(settings, scope.atom_path))
+    if scope.topic:
+        topic = settings.topic_label(scope.topic, scope.language)
+        generator.title(gettext("%(site)s: %(topic)s") % {"site": site, "topic": topic})
+        description = gettext("The latest news releases on this topic: %(topic)s.") % {"topic": topic}
+    elif scope.office:
+        office = settings.office_label(scope.office, scope.language)
+        generator.title(gettext("%(site)s: %(office)s") % {"site": site, "office": office})
+        description = gettext("The latest news releases from this office: %(office)s.") % {"office": office}
+    else:
+        generator.title(site)
+        description = gettext("The latest news releases from %(site)s.") % {"site": site}
+    generator.subtitle(description)
+    generator.language(scope.language)
+    generator.author(name=site, uri=urls.absolute(settings, urls.home(scope.language)))
+    generator.generator(GENERATOR)  # no version: the bytes must not change when a library is upgraded
+    zone = settings.zone
+    newest = max((item.updated for item in items), default=EMPTY_FEED_UPDATED)
+    generator.updated(newest.astimezone(zone))
+    for item in items:
+        _add_entry(generator, settings, scope, item)
+    return generator
+
+
+def _set_links(
+    generator: FeedGenerator, settings: Settings, scope: FeedScope, *, self_path: str, self_type: str
+) -> None:
+    """rel=self first: feedgen makes the last link the RSS <channel><link>, which must be the page."""
+    generator.link(href=urls.absolute(settings, self_path), rel="self", type=self_type, replace=True)
+    generator.link(
+        href=urls.absolute(settings, scope.page_path),
+        rel="alternate",
+        type="text/html",
+        hreflang=scope.language,
+    )
+
+
+class _AtomEntryFixes:
+    """feedgen entry extension, applied to each Atom <entry> element as it is built.
+
+    feedgen 1.0 drops rel/type/hreflang/length from entry links (it reads them from the new element,
+    not the link data), which would turn the PDF enclosure into a second alternate link; this puts
+    them back. It also marks an entry whose text is not in the feed's language with xml:lang.
+    """
+
+    def __init__(self) -> None:
+        self.language = ""
+        self.links: list[dict[str, str]] = []
+
+    def extend_atom(self, entry: Any) -> Any:
+        if self.language:
+            entry.set(XML_LANG, self.language)
+        for element, link in zip(entry.findall("link"), self.links, strict=True):
+            for name, value in link.items():
+                element.set(name, value)
+        return entry
+
+    def extend_rss(self, item: Any) -> Any:
+        return item
+
+
+def _add_entry(generator: FeedGenerator, settings: Settings, scope: FeedScope, item: FeedItem) -> None:
+    text = item.text
+    zone = settings.zone
+    entry = generator.add_entry(order="append")
+    entry.register_extension("newsroom_fixes", _AtomEntryFixes, atom=True, rss=False)
+    fixes: _AtomEntryFixes = entry.newsroom_fixes
+    entry_id = entry_tag(settings, item.slug, item.folder_date, text.language)
+    entry.id(entry_id)
+    entry.guid(entry_id, permalink=False)
+    entry.title(text.title)
+    page = {
+        "href": urls.absolute(settings, urls.release_page(text.language, item.slug)),
+        "rel": "alternate",
+        "type": "text/html",
+        "hreflang": text.language,
+    }
+    entry.link(page)
+    fixes.links.append(page)
+    if item.pdf_length is not None:
+        pdf = urls.absolute(settings, urls.release_pdf(text.language, item.slug))
+        entry.enclosure(pdf, item.pdf_length, "application/pdf")
+        fixes.links.append(
+            {"href": pdf, "rel": "enclosure", "type": "application/pdf"}
+            | ({"length": str(item.pdf_length)} if item.pdf_length else {})  # 0 means unknown: omit
+        )
+    entry.published(item.published.astimezone(zone))
+    entry.updated(item.updated.astimezone(zone))
+    entry.author(name=settings.office_label(item.office, text.language))
+    entry.summary(entry_summary(settings, item))
+    entry.content(entry_html(settings, item), type="html")
+    entry.category(
+        [
+            {
+                "term": topic,
+                "label": settings.topic_label(topic, text.language),
+                "scheme": urls.absolute(settings, f"/{text.language}/topics/"),
+            }
+            for topic in item.topics
+        ]
+    )
+    if text.is_fallback:
+        fixes.language = text.language
+
+
+def entry_tag(settings: Settings, slug: str, folder_date: str, language: str) -> str:
+    """The permanent id of a release's text in one language (RFC 4151 tag: URI)."""
+    host = urlsplit(settings.site.base_url).hostname or "localhost"
+    return f"tag:{host},{folder_date}:{slug}/{language}"
+
+
+# --- the entry's text -----------------------------------------------------------------------------
+
+
+def fallback_note(settings: Settings, original: str, reader: str) -> str:
+    """'Only available in the original language: English.' in the reader's language."""
+    gettext = translations(reader, DOMAIN).gettext
+    return gettext("This release is only available in its original language: %(language)s.") % {
+        "language": language_name(settings, original, reader)
+    }
+
+
+def language_name(settings: Settings, code: str, in_language: str) -> str:
+    msgid = LANGUAGE_NAMES.get(code)
+    if msgid is None:
+        return settings.language(code).name  # the language's own name, from newsroom.toml
+    return translations(in_language, DOMAIN).gettext(msgid)
+
+
+@lru_cache(maxsize=4096)
+def entry_summary(settings: Settings, item: FeedItem) -> str:
+    """Plain text: the release's summary (or its first paragraph), after the fallback note if any."""
+    text = item.text
+    summary = text.summary or _first_paragraph(text.body)
+    if text.is_fallback:
+        return f"{fallback_note(settings, text.language, text.requested)} {summary}"
+    return summary
+
+
+def _first_paragraph(body: str) -> str:
+    rendered = render_markdown(body)
+    first = rendered.split("</p>", 1)[0]
+    return html.unescape(sanitize_text(first)).strip()
+
+
+def sanitize_text(fragment: str) -> str:
+    """HTML to text, still escaped (every tag dropped)."""
+    return nh3.clean(fragment, tags=set())
+
+
+@lru_cache(maxsize=4096)  # a release shows in several feeds of one language: its language, topics, office
+def entry_html(settings: Settings, item: FeedItem) -> str:
+    """The full release as safe HTML, with absolute links, for feed readers.
+
+    The body is sanitized Markdown; every other part is built from escaped text, so the whole needs
+    no second pass through the sanitizer.
+    """
+    text = item.text
+    language = text.language
+    gettext = translations(language, DOMAIN).gettext
+    origin = settings.site.base_url
+    assets = urls.absolute(settings, urls.release_asset(item.slug, ""))
+    parts: list[str] = []
+    if text.is_fallback:
+        note = html.escape(fallback_note(settings, language, text.requested))
+        reader = html.escape(text.requested)
+        direction = settings.language(text.requested).dir
+        parts.append(f'<p lang="{reader}" dir="{direction}"><strong>{note}</strong></p>')
+    for correction in text.corrections:
+        when = long_date(correction.date.astimezone(settings.zone), language)
+        label = html.escape(gettext("Correction, %(date)s:") % {"date": when})
+        parts.append(f"<p><strong>{label}</strong> {html.escape(correction.note)}</p>")
+    if text.subtitle:
+        parts.append(f"<p><em>{html.escape(text.subtitle)}</em></p>")
+    if text.event is not None:
+        parts.append(_event_html(settings, text, gettext))
+    parts.extend(_figure_html(image.src, image.alt, image.caption, image.credit, assets, gettext)
+                 for image in text.images)  # fmt: skip
+    parts.append(_with_dateline(render_markdown(text.body, assets=assets, origin=origin), text.dateline))
+    if item.attachments:
+        parts.append(_attachments_html(item.attachments, assets, gettext))
+    if item.contacts:
+        parts.append(_contacts_html(item.contacts, gettext))
+    joined = "\n".join(parts)
+    return f'<div dir="rtl">\n{joined}\n</div>' if settings.language(language).dir == "rtl" else joined
+
+
+def _with_dateline(body_html: str, dateline: str) -> str:
+    """'ALBANY, N.Y. — ' before the first paragraph, as printed releases have it."""
+    if dateline and body_html.startswith("<p>"):
+        return f"<p>{html.escape(dateline)} — {body_html[3:]}"
+    return body_html
+
+
+def _event_html(settings: Settings, text: Localized, gettext: Translate) -> str:
+    event = text.event
+    assert event is not None
+    when = _event_time(event.start, event.end, text.language, settings.zone)
+    where = ", ".join(part for part in (event.place, event.address) if part)
+    when_label, where_label = gettext("When:"), gettext("Where:")
+    return (
+        f"<p><strong>{html.escape(when_label)}</strong> {html.escape(when)}<br>"
+        f"<strong>{html.escape(where_label)}</strong> {html.escape(where)}</p>"
+    )
+
+
+def _event_time(start: datetime, end: datetime | None, language: str, zone: ZoneInfo) -> str:
+    """'Monday, December 9, 2024, 11:00 AM – 12:00 PM EST', each part formatted for `language`."""
+    locale = babel_locale(language)
+    start = start.astimezone(zone)
+    when = f"{long_date(start, language, weekday=True)}, {format_time(start, 'short', locale=locale)}"
+    if end is not None:
+        end = end.astimezone(zone)
+        if end.date() == start.date():
+            when += " – " + format_time(end, "short", locale=locale)
+        else:
+            when += f" – {long_date(end, language, weekday=True)}, {format_time(end, 'short', locale=locale)}"
+    return f"{when} {start.tzname()}"
+
+
+# CLDR has no Haitian Creole dates: Babel's "ht" falls back to French month and day names.
+_HT_MONTHS = (
+    "janvye", "fevriye", "mas", "avril", "me", "jen", "jiyè", "out", "septanm", "oktòb", "novanm", "desanm",
+)  # fmt: skip
+_HT_WEEKDAYS = ("lendi", "madi", "mèkredi", "jedi", "vandredi", "samdi", "dimanch")
+
+
+def long_date(moment: datetime, language: str, *, weekday: bool = False) -> str:
+    """'26 ноября 2024 г.', 'November 26, 2024', '26 novanm 2024' (with the weekday if asked)."""
+    if language == "ht":
+        text = f"{moment.day} {_HT_MONTHS[moment.month - 1]} {moment.year}"
+        return f"{_HT_WEEKDAYS[moment.weekday()]} {text}" if weekday else text
+    return format_date(moment, "full" if weekday else "long", locale=babel_locale(language))
+
+
+def _figure_html(src: str, alt: str, caption: str, credit: str, assets: str, gettext: Translate) -> str:
+    lines = [caption] if caption else []
+    if credit:
+        lines.append(gettext("Credit: %(credit)s") % {"credit": credit})
+    figcaption = f"<figcaption>{html.escape(' '.join(lines))}</figcaption>" if lines else ""
+    return f'<figure><img src="{html.escape(assets + src)}" alt="{html.escape(alt)}">{figcaption}</figure>'
+
+
+def _attachments_html(attachments: Iterable[Attachment], assets: str, gettext: Translate) -> str:
+    links = "".join(
+        f'<li><a href="{html.escape(assets + a.src)}">{html.escape(a.title)}</a></li>' for a in attachments
+    )
+    heading = gettext("Attachments")
+    return f"<h2>{html.escape(heading)}</h2><ul>{links}</ul>"
+
+
+def _contacts_html(contacts: Iterable[Contact], gettext: Translate) -> str:
+    rows = []
+    for contact in contacts:
+        fields = [html.escape(contact.name)]
+        if contact.role:
+            fields.append(html.escape(contact.role))
+        if contact.email:
+            fields.append(f'<a href="mailto:{html.escape(contact.email)}">{html.escape(contact.email)}</a>')
+        if contact.phone:
+            tel = "".join(ch for ch in contact.phone if ch.isdigit() or ch == "+")
+            fields.append(f'<a href="tel:{tel}">{html.escape(contact.phone)}</a>')
+        rows.append(f"<li>{', '.join(fields)}</li>")
+    heading = gettext("Media contacts")
+    return f"<h2>{html.escape(heading)}</h2><ul>{''.join(rows)}</ul>"

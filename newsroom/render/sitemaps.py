@@ -1,0 +1,220 @@
+"""sitemap.xml with hreflang alternates, a Google News sitemap per language, and robots.txt.
+
+What the sitemap lists (every public page the site has, per language):
+- the language chooser at the root, `/` (in no language: no alternates);
+- the home page of every language;
+- the page of every topic and office that has at least one public release, in every language;
+- the monthly archive pages (urls.archive_page) of months with public releases, in every language;
+- every public release in each language it exists in (the original and its translations).
+Each page's <url> carries an xhtml:link alternate for every language version of it, itself
+included, plus x-default (the default language's version, else the release's original), as the
+pages' own <link rel="alternate" hreflang> do. Withdrawn
+releases are left out: their page is only a notice now. Embargoed ones never reach this module.
+
+Google News sitemaps are one per language, `/<lang>/news-sitemap.xml`, because each entry names the
+publication in that language. They list the releases published in the two days before `now` that
+exist in that language (a Russian news sitemap announces Russian articles, not English fallbacks).
+Google asks for "zh-cn" for Simplified Chinese; other codes are used as they are.
+
+Over 50,000 URLs, sitemap.xml becomes a sitemap index over sitemap-1.xml, sitemap-2.xml, ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import TypeVar
+from xml.sax.saxutils import escape, quoteattr
+
+from newsroom.config import Settings
+from newsroom.content.models import Release
+from newsroom.gate import Published
+from newsroom.render import urls
+from newsroom.render.base import Artifact, Unit, digest
+
+SITEMAP = "/sitemap.xml"
+ROBOTS = "/robots.txt"
+NEWS_WINDOW = timedelta(days=2)
+MAX_URLS = 50_000  # per sitemap file, by the sitemaps.org protocol
+GOOGLE_NEWS_LANGUAGES = {"zh": "zh-cn"}  # Google News wants zh-cn / zh-tw for Chinese
+_CODE = digest(Path(__file__).read_bytes())
+
+SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+XHTML_NS = "http://www.w3.org/1999/xhtml"
+NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
+XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
+
+
+_PathOf = Callable[[str], str]  # language code -> site path
+_K = TypeVar("_K")
+
+
+def news_sitemap(language: str) -> str:
+    return f"/{language}/news-sitemap.xml"
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page in all its language versions."""
+
+    versions: tuple[tuple[str, str], ...]  # (language, site path), in the site's language order
+    default: str | None  # the x-default path; None for a page in no particular language
+    lastmod: str = ""  # W3C datetime of the newest change shown on it, "" when unknown
+
+
+@dataclass(frozen=True)
+class NewsEntry:
+    path: str
+    title: str
+    published: str  # W3C datetime
+
+
+def sitemap_units(published: Published) -> Iterator[Unit]:
+    """sitemap.xml (or an index and its parts), one news sitemap per language, and robots.txt."""
+    settings = published.settings
+    base = settings.site.base_url
+    pages = tuple(site_pages(published))
+    yield Unit("sitemap", digest(_CODE, base, pages), render_sitemap, (base, pages))
+    for language in settings.language_codes:
+        entries = tuple(news_entries(published, language))
+        publication = settings.site_name(language)
+        args = (base, language, publication, entries)
+        yield Unit(f"news-sitemap:{language}", digest(_CODE, args), render_news_sitemap, args)
+    paths = (SITEMAP, *(news_sitemap(language) for language in settings.language_codes))
+    yield Unit("robots", digest(_CODE, base, paths), render_robots, (base, paths))
+
+
+# --- what the site has ------------------------------------------------------------------------------
+
+
+def site_pages(published: Published) -> Iterator[Page]:
+    settings = published.settings
+    releases = published.releases
+    updated = {release.slug: release.updated_time for release in releases}
+    # one pass: the newest change shown on each listing
+    topics: dict[str, datetime] = {}
+    offices: dict[str, datetime] = {}
+    months: dict[tuple[int, int], datetime] = {}
+    for release in releases:
+        moment = updated[release.slug]
+        local = release.meta.release.astimezone(settings.zone)
+        _keep_newest(months, (local.year, local.month), moment)
+        _keep_newest(offices, release.meta.office, moment)
+        for topic in release.meta.topics:
+            _keep_newest(topics, topic, moment)
+    yield Page((("", "/"),), None)  # the language chooser at the root
+    yield _everywhere(settings, urls.home, max(updated.values(), default=None))
+    for topic in settings.topics:
+        if topic in topics:
+            yield _everywhere(settings, partial(urls.topic_page, topic=topic), topics[topic])
+    for office in settings.offices:
+        if office in offices:
+            yield _everywhere(settings, partial(urls.office_page, office=office), offices[office])
+    for (year, month), newest in sorted(months.items(), reverse=True):
+        yield _everywhere(settings, partial(urls.archive_page, year=year, month=month), newest)
+    for release in releases:
+        yield _release_page(settings, release, updated[release.slug])
+
+
+def _keep_newest(table: dict[_K, datetime], key: _K, moment: datetime) -> None:
+    if key not in table or table[key] < moment:
+        table[key] = moment
+
+
+def _release_page(settings: Settings, release: Release, updated: datetime) -> Page:
+    """A release in each language it exists in; x-default as on the pages: default language, else original."""
+    existing = {release.language, *release.translations}
+    versions = tuple(
+        (lang, urls.release_page(lang, release.slug)) for lang in settings.language_codes if lang in existing
+    )
+    default_language = settings.site.default_language
+    x_default = default_language if default_language in existing else release.language
+    return Page(versions, urls.release_page(x_default, release.slug), _w3c(updated, settings))
+
+
+def _everywhere(settings: Settings, path_of: _PathOf, lastmod: datetime | None) -> Page:
+    """A page that exists in every language (home, topic, office, archive)."""
+    versions = tuple((lang, path_of(lang)) for lang in settings.language_codes)
+    default = path_of(settings.site.default_language)
+    return Page(versions, default, _w3c(lastmod, settings) if lastmod else "")
+
+
+def _w3c(moment: datetime, settings: Settings) -> str:
+    return moment.astimezone(settings.zone).isoformat()
+
+
+def news_entries(published: Published, language: str) -> Iterator[NewsEntry]:
+    """Releases in `language` published within NEWS_WINDOW before `now`, newest first."""
+    since = published.now - NEWS_WINDOW
+    for release in published.releases:
+        if release.release_time < since:
+            break  # newest first: the rest are older
+        if language in release.languages:
+            yield NewsEntry(
+                urls.release_page(language, release.slug),
+                release.localized(language).title,
+                _w3c(release.release_time, published.settings),
+            )
+
+
+# --- the files ------------------------------------------------------------------------------------
+
+
+def render_sitemap(base: str, pages: tuple[Page, ...]) -> list[Artifact]:
+    blocks = [block for page in pages for block in _url_blocks(base, page)]
+    if len(blocks) <= MAX_URLS:
+        return [Artifact(SITEMAP.lstrip("/"), _urlset(blocks))]
+    parts = [blocks[i : i + MAX_URLS] for i in range(0, len(blocks), MAX_URLS)]
+    names = [f"sitemap-{number}.xml" for number in range(1, len(parts) + 1)]
+    index = "".join(f"<sitemap><loc>{escape(f'{base}/{name}')}</loc></sitemap>\n" for name in names)
+    document = f'{XML_DECLARATION}<sitemapindex xmlns="{SITEMAP_NS}">\n{index}</sitemapindex>\n'
+    return [
+        Artifact(SITEMAP.lstrip("/"), document.encode()),
+        *(Artifact(name, _urlset(part)) for name, part in zip(names, parts, strict=True)),
+    ]
+
+
+def _urlset(blocks: list[str]) -> bytes:
+    opening = f'<urlset xmlns="{SITEMAP_NS}" xmlns:xhtml="{XHTML_NS}">\n'
+    return (XML_DECLARATION + opening + "".join(blocks) + "</urlset>\n").encode()
+
+
+def _url_blocks(base: str, page: Page) -> Iterator[str]:
+    """One <url> per language version, each listing every version and x-default."""
+    lastmod = f"<lastmod>{page.lastmod}</lastmod>" if page.lastmod else ""
+    if page.default is None:
+        yield from (f"<url><loc>{escape(base + path)}</loc>{lastmod}</url>\n" for _, path in page.versions)
+        return
+    alternates = "".join(_alternate(lang, base + path) for lang, path in page.versions)
+    alternates += _alternate("x-default", base + page.default)
+    for _, path in page.versions:
+        yield f"<url><loc>{escape(base + path)}</loc>{lastmod}\n{alternates}</url>\n"
+
+
+def _alternate(hreflang: str, href: str) -> str:
+    return f'  <xhtml:link rel="alternate" hreflang={quoteattr(hreflang)} href={quoteattr(href)}/>\n'
+
+
+def render_news_sitemap(
+    base: str, language: str, publication: str, entries: tuple[NewsEntry, ...]
+) -> list[Artifact]:
+    news_language = GOOGLE_NEWS_LANGUAGES.get(language, language)
+    blocks = "".join(
+        f"<url><loc>{escape(base + entry.path)}</loc><news:news>"
+        f"<news:publication><news:name>{escape(publication)}</news:name>"
+        f"<news:language>{escape(news_language)}</news:language></news:publication>"
+        f"<news:publication_date>{entry.published}</news:publication_date>"
+        f"<news:title>{escape(entry.title)}</news:title></news:news></url>\n"
+        for entry in entries
+    )
+    document = f'{XML_DECLARATION}<urlset xmlns="{SITEMAP_NS}" xmlns:news="{NEWS_NS}">\n{blocks}</urlset>\n'
+    return [Artifact(news_sitemap(language).lstrip("/"), document.encode())]
+
+
+def render_robots(base: str, sitemaps: tuple[str, ...]) -> list[Artifact]:
+    """Everything may be crawled; the sitemaps say where to start. (Only valid at the host's root.)"""
+    lines = ["User-agent: *", "Allow: /", "", *(f"Sitemap: {base}{path}" for path in sitemaps)]
+    return [Artifact(ROBOTS.lstrip("/"), ("\n".join(lines) + "\n").encode())]
