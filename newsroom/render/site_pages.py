@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
+from markupsafe import escape
 
 from newsroom.content.body import is_local_asset, scan_body
 from newsroom.content.models import Release
@@ -309,6 +310,7 @@ def render_release(site: SiteInputs, release: Release, language: str) -> list[Ar
     meta = release.meta
     context = _chrome(site, language)
     page_url = urls.release_page(language, release.slug)
+    fields = _field_languages(release, language)
     description = text.summary or text.subtitle or text.title
     context["page"] = _meta(
         settings,
@@ -337,7 +339,9 @@ def render_release(site: SiteInputs, release: Release, language: str) -> list[Ar
         topics=[(settings.topic_label(t, language), urls.topic_page(language, t)) for t in meta.topics],
         released=datetime_text(release.release_time, language, settings.zone),
         released_iso=iso(release.release_time, settings.zone),
-        body=body_html(text.body, release.slug),
+        body=_with_dateline(
+            body_html(text.body, release.slug), text.dateline, fields["dateline"], language, settings
+        ),
         images=[(urls.release_asset(release.slug, i.src), i) for i in text.images],
         attachments=[(urls.release_asset(release.slug, a.src), a.title) for a in meta.attachments],
         corrections=[
@@ -345,7 +349,7 @@ def render_release(site: SiteInputs, release: Release, language: str) -> list[Ar
             for c in text.corrections
         ],
         event=_event(settings, text.event, language),
-        field_lang=_field_languages(release, language),
+        field_lang=fields,
         ics_url=urls.release_ics(language, release.slug) if text.event else "",
         pdf_url=urls.release_pdf(language, release.slug),
     )
@@ -353,6 +357,18 @@ def render_release(site: SiteInputs, release: Release, language: str) -> list[Ar
     if text.event is not None:
         artifacts.append(_ics(settings, release, language, description))
     return artifacts
+
+
+def _with_dateline(body: str, dateline: str, dateline_lang: str, language: str, settings: Settings) -> str:
+    """'ALBANY, N.Y. — ' runs into the first paragraph, as on the wire."""
+    if not dateline or not body.startswith("<p>"):
+        return body
+    attrs = (
+        ""
+        if dateline_lang == language
+        else f' lang="{dateline_lang}" dir="{settings.language(dateline_lang).dir}"'
+    )
+    return f'<p><span class="dateline"{attrs}>{escape(dateline)} —</span> {body[3:]}'
 
 
 def _field_languages(release: Release, language: str) -> dict[str, Any]:
