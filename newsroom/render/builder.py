@@ -19,13 +19,15 @@ The build id is a hash of the new manifest, so the same inputs give the same dir
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import multiprocessing
 import os
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -38,6 +40,7 @@ from newsroom.render.base import Artifact, Unit, UnitProvider
 BUILDS_DIR = ".site-builds"
 PUBLIC = "public"
 MANIFEST = "manifest.json"
+LOCK = ".lock"
 # Below this many units to render, forking a pool costs more than it saves.
 POOL_THRESHOLD = 16
 
@@ -75,6 +78,23 @@ def build_site(
     """Render what changed since the live build and swap the result in; see the module docstring."""
     units = collect_units(published, unit_providers() if providers is None else providers)
     builds = settings.root / BUILDS_DIR
+    builds.mkdir(exist_ok=True)
+    with _exclusive(builds / LOCK):
+        return _build_locked(settings, units, builds)
+
+
+@contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """One build at a time per newsroom (`serve` and a `build` in another terminal, say)."""
+    with lock_path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _build_locked(settings: Settings, units: list[Unit], builds: Path) -> BuildReport:
     live_dir = _live_build(settings.site_dir)
     previous = _read_manifest(live_dir)
     stale = [unit for unit in units if not _reusable(unit, previous.get(unit.name), live_dir)]
@@ -89,8 +109,7 @@ def build_site(
     written = _write_tree(target, manifest, rendered, live_dir)
     _swap_in(settings.site_dir, target)
     removed = _count_removed(previous, manifest)
-    if live_dir is not None and live_dir.resolve() != target.resolve():
-        shutil.rmtree(live_dir, ignore_errors=True)
+    _remove_old_builds(builds, keep=target)
     return BuildReport(
         [u.name for u in stale], len(units) - len(stale), written, removed, True, settings.site_dir
     )
@@ -239,6 +258,13 @@ def _write_tree(
 
 def _hashes(manifest: Manifest) -> dict[str, str]:
     return {path: sha for entry in manifest.values() for path, sha in entry["files"].items()}  # type: ignore[attr-defined]
+
+
+def _remove_old_builds(builds: Path, keep: Path) -> None:
+    """The previous build and leftovers of crashed ones; the lock file stays."""
+    for path in builds.iterdir():
+        if path.is_dir() and path.name != keep.name:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _swap_in(site_dir: Path, target: Path) -> None:

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
+from babel.dates import format_skeleton
 from markupsafe import escape
 
 from newsroom.content.body import is_local_asset, scan_body
 from newsroom.content.models import Release
 from newsroom.render import urls
 from newsroom.render.base import Artifact
-from newsroom.render.i18n import translations
+from newsroom.render.i18n import babel_locale, translations
 from newsroom.render.site_text import (
+    HT_MONTHS,
     body_html,
     date_text,
     datetime_text,
@@ -274,7 +277,10 @@ def render_archive_index(
     site: SiteInputs, language: str, _releases: tuple[Release, ...], counts: tuple[tuple[int, int, int], ...]
 ) -> list[Artifact]:
     gettext = translations(language, "site").gettext
-    months = [(_month_label(y, m, language), urls.archive_page(language, y, m), n) for y, m, n in counts]
+    years: dict[int, list[tuple[str, str, int]]] = {}
+    for year, month, count in counts:
+        link = (_month_label(year, month, language), urls.archive_page(language, year, month), count)
+        years.setdefault(year, []).append(link)
     return _listing(
         site,
         language,
@@ -282,21 +288,15 @@ def render_archive_index(
         archive_index,
         gettext("Archive"),
         heading=gettext("Archive"),
-        months=months,
+        years=years,
         template="archive.html",
     )
 
 
 def _month_label(year: int, month: int, language: str) -> str:
-    from babel.dates import format_skeleton
-
-    from newsroom.render.i18n import babel_locale
-    from newsroom.render.site_text import _HT_MONTHS
-
+    """'Декабрь 2024', 'diciembre de 2024' -> capitalized as a heading."""
     if language == "ht":
-        return f"{_HT_MONTHS[month - 1].capitalize()} {year}"
-    from datetime import date
-
+        return f"{HT_MONTHS[month - 1].capitalize()} {year}"
     text = format_skeleton("yMMMM", date(year, month, 1), locale=babel_locale(language))
     return text[:1].upper() + text[1:]
 
