@@ -35,10 +35,11 @@ def test_preview_serves_the_site_and_rebuilds_on_change(sample_root: Path) -> No
     from newsroom.preview import serve
 
     said: list[str] = []
+    stop = threading.Event()
     worker = threading.Thread(
         target=serve,
         kwargs={"root": sample_root, "now": lambda: SAMPLE_NOW, "say": said.append, "port": 0,
-                "interval": 0.2, "rounds": 100},
+                "interval": 0.2, "stop": stop},
         daemon=True,
     )  # fmt: skip
     worker.start()
@@ -57,4 +58,6 @@ def test_preview_serves_the_site_and_rebuilds_on_change(sample_root: Path) -> No
 
     assert _wait_for(lambda: "Ortega-Diaz" in _get(f"{base.group(0)}/en/releases/{LABOR}/")[1]), said
     assert _wait_for(lambda: any("units rendered" in line for line in said[1:])), said
-    worker.join(timeout=30)
+    stop.set()
+    worker.join(timeout=10)
+    assert not worker.is_alive()
