@@ -61,8 +61,10 @@ class BuildReport:
     path: Path  # the live tree
 
     def summary(self) -> str:
-        if not self.changed:
+        if not self.changed and not self.rendered:
             return f"nothing changed ({self.reused} units reused)"
+        if not self.changed:
+            return f"{len(self.rendered)} units rendered, {self.reused} reused; no file changed"
         return (
             f"{len(self.rendered)} units rendered, {self.reused} reused; "
             f"{self.written} files written, {self.removed} removed"

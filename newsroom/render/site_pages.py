@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
-from babel.dates import format_skeleton
+from babel.dates import format_skeleton, format_time
 from markupsafe import escape
 
 from newsroom.content.body import is_local_asset, scan_body
@@ -409,11 +409,19 @@ def _event(settings: Settings, event: Any, language: str) -> dict[str, str] | No
     return {
         "start": datetime_text(event.start, language, settings.zone),
         "start_iso": iso(event.start, settings.zone),
-        "end": datetime_text(event.end, language, settings.zone) if event.end else "",
+        "end": _event_end(event.start, event.end, language, settings) if event.end else "",
         "end_iso": iso(event.end, settings.zone) if event.end else "",
         "place": event.place,
         "address": event.address,
     }
+
+
+def _event_end(start: datetime, end: datetime, language: str, settings: Settings) -> str:
+    """Only the time when the event ends on the day it starts: '11:00 AM EST – 12:00 PM EST'."""
+    local_start, local_end = start.astimezone(settings.zone), end.astimezone(settings.zone)
+    if local_start.date() != local_end.date():
+        return datetime_text(end, language, settings.zone)
+    return f"{format_time(local_end, format='short', locale=babel_locale(language))} {local_end.tzname()}"
 
 
 def _ics(settings: Settings, release: Release, language: str, description: str) -> Artifact:
@@ -511,10 +519,13 @@ def render_withdrawn(site: SiteInputs, release: Release, language: str) -> list[
 
 def media_files(release: Release) -> list[str]:
     """Files beside the release that pages link to: images, attachments, images in the body."""
-    names = [image.src for image in release.meta.images] + [a.src for a in release.meta.attachments]
+    beside = {path.name for path in release.folder.iterdir() if path.is_file() and path.suffix != ".md"}
+    if not beside:
+        return []  # the common case: nothing to copy, no need to scan the bodies
+    names = {image.src for image in release.meta.images} | {a.src for a in release.meta.attachments}
     for body in [release.body, *(t.body for t in release.translations.values())]:
-        names += [src for _, src, _ in scan_body(body).images if is_local_asset(src)]
-    return sorted({name for name in names if (release.folder / name).is_file()})
+        names |= {src for _, src, _ in scan_body(body).images if is_local_asset(src)}
+    return sorted(names & beside)
 
 
 def render_media(release: Release) -> list[Artifact]:
