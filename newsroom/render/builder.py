@@ -28,7 +28,7 @@ import json
 import multiprocessing
 import os
 import shutil
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,6 +48,7 @@ TREES = ("a", "b")
 # Below this many units to render, forking a pool costs more than it saves.
 POOL_THRESHOLD = 16
 
+HeavyRenderer = Callable[[Sequence[Unit]], dict[str, list[Artifact]]]  # unit name -> its artifacts
 Manifest = dict[str, dict[str, object]]  # unit name -> {"key": str, "files": {path: sha256}}
 
 
@@ -79,14 +80,20 @@ def unit_providers() -> list[UnitProvider]:
 
 
 def build_site(
-    settings: Settings, published: Published, providers: Sequence[UnitProvider] | None = None
+    settings: Settings,
+    published: Published,
+    providers: Sequence[UnitProvider] | None = None,
+    heavy_renderer: HeavyRenderer | None = None,
 ) -> BuildReport:
-    """Render what changed since the live build and swap the result in; see the module docstring."""
+    """Render what changed since the live build and swap the result in; see the module docstring.
+
+    `heavy_renderer` renders the heavy units (PDFs) elsewhere, e.g. in a long-lived pool that keeps
+    WeasyPrint warm; without it they share the fork pool with the pages (started first)."""
     units = collect_units(published, unit_providers() if providers is None else providers)
     builds = settings.root / BUILDS_DIR
     builds.mkdir(exist_ok=True)
     with _exclusive(builds / LOCK):
-        return _build_locked(settings, units, builds)
+        return _build_locked(settings, units, builds, heavy_renderer)
 
 
 @contextmanager
@@ -100,13 +107,19 @@ def _exclusive(lock_path: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _build_locked(settings: Settings, units: list[Unit], builds: Path) -> BuildReport:
+def _build_locked(
+    settings: Settings, units: list[Unit], builds: Path, heavy_renderer: HeavyRenderer | None
+) -> BuildReport:
     live = _live_tree(settings.site_dir, builds)
     previous = _read_manifest(live)
     stale = [unit for unit in units if not _reusable(unit, previous.get(unit.name))]
     if not stale and set(previous) == {unit.name for unit in units}:
         return BuildReport([], len(units), 0, 0, False, settings.site_dir)
-    rendered = render_units(stale)
+    if heavy_renderer is None:
+        rendered = render_units(stale)
+    else:
+        rendered = render_units([u for u in stale if not u.heavy])
+        rendered.update(heavy_renderer([u for u in stale if u.heavy]))
     manifest = _new_manifest(units, rendered, previous)
     report = BuildReport(
         [unit.name for unit in stale], len(units) - len(stale), _count_written(previous, manifest),
