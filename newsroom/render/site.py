@@ -3,7 +3,7 @@
 Keys are computed from fingerprints, never by rendering: a release's fingerprint covers its files,
 and `chrome` covers templates, CSS, catalogs, settings and this code. A listing's key names the
 releases it shows, so a changed release re-renders its own pages and only the listings holding it.
-The page contents themselves are built in `site_pages` (in worker processes).
+Pages are built in `site_pages` (listings, site-wide pages) and `site_release` (a release), in workers.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from newsroom.config import CONFIG_NAME, Settings
 from newsroom.content.models import Release
 from newsroom.gate import Published
 from newsroom.render import site_pages as pages
+from newsroom.render import site_release
 from newsroom.render.base import Unit, digest
 from newsroom.render.i18n import LOCALE_DIR
 
@@ -47,14 +48,14 @@ def site_units(published: Published) -> list[Unit]:
     for release in published.releases:
         media = _media_key(release)
         if media:
-            units.append(Unit(f"site:media:{release.slug}", media, pages.render_media, (release,)))
+            units.append(Unit(f"site:media:{release.slug}", media, site_release.render_media, (release,)))
         for language in release.languages:
             key = digest(site.chrome, prints[release.slug], language)
             units.append(
                 Unit(
                     f"site:release:{language}:{release.slug}",
                     key,
-                    pages.render_release,
+                    site_release.render_release,
                     (site, release, language),
                 )
             )
@@ -65,7 +66,7 @@ def site_units(published: Published) -> list[Unit]:
                 Unit(
                     f"site:withdrawn:{language}:{release.slug}",
                     key,
-                    pages.render_withdrawn,
+                    site_release.render_withdrawn,
                     (site, release, language),
                 )
             )
