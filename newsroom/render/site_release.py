@@ -247,14 +247,12 @@ def render_withdrawn(site: SiteInputs, release: Release, language: str) -> list[
 
 
 def media_files(release: Release) -> list[str]:
-    """Files beside the release that pages link to: images, attachments, images in the body."""
-    beside = {path.name for path in release.folder.iterdir() if path.is_file() and path.suffix != ".md"}
-    if not beside:
-        return []  # the common case: nothing to copy, no need to scan the bodies
+    """Files beside the release that its pages link to: images, attachments, images in the body."""
     names = {image.src for image in release.meta.images} | {a.src for a in release.meta.attachments}
     for body in [release.body, *(t.body for t in release.translations.values())]:
-        names |= {src for _, src, _ in scan_body(body).images if is_local_asset(src)}
-    return sorted(names & beside)
+        if "![" in body:
+            names |= {src for _, src, _ in scan_body(body).images if is_local_asset(src)}
+    return sorted(name for name in names if (release.folder / name).is_file())
 
 
 def render_media(release: Release) -> list[Artifact]:
