@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from html import escape
 from typing import TYPE_CHECKING, Any
 
 from babel.dates import format_time
-from markupsafe import escape
 
 from newsroom.content.body import is_local_asset, scan_body
 from newsroom.content.models import Release
