@@ -64,7 +64,7 @@ def rebuild(root: Path, now: Callable[[], datetime], say: Callable[[str], None])
         settings = load_settings(root)
         say(f"site: {build_at(settings, now()).summary()}")
     except NewsroomError as exc:
-        say(f"build failed, still serving the previous site:\n{exc.format_message()}")
+        say(f"build failed, still serving the previous site:\n{exc.message}")
 
 
 def serve(root: Path, now: Callable[[], datetime], say: Callable[[str], None], port: int = 8000,
