@@ -88,9 +88,13 @@ def test_changing_one_release_rerenders_only_its_pages_and_listings(sample_root:
     assert "site:office:labor:en" in rendered and "site:archive:2024-12:ru" in rendered
     assert f"site:release:en:{NYX}" not in rendered and f"site:release:ru:{NYX}" not in rendered
     assert "site:office:governor:en" not in rendered and "site:topic:technology:en" not in rendered
+    pages = [name for name in rendered if name.startswith("site:")]
     assert all(
-        LABOR in name or name.split(":")[1] in ("home", "topic", "office", "archive") for name in rendered
+        LABOR in name or name.split(":")[1] in ("home", "topic", "office", "archive") for name in pages
     )
+    # its PDF, and the feeds and sitemaps that list it; no other release's PDF
+    assert {name for name in rendered if name.startswith("pdf:")} == {f"pdf:en:{LABOR}"}
+    assert all(name.split(":")[0] in ("site", "pdf", "feed", "sitemap", "news") for name in rendered)
     after = stamps(sample_root / "site")
     assert after[f"en/releases/{NYX}/index.html"] == before[f"en/releases/{NYX}/index.html"]
     assert after[f"en/releases/{LABOR}/index.html"] != before[f"en/releases/{LABOR}/index.html"]

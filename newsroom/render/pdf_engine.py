@@ -7,16 +7,19 @@ Output is deterministic: creation and modification dates come from the release, 
 
 from __future__ import annotations
 
+import mimetypes
 import re
 from functools import cache
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 import jinja2
 from markupsafe import Markup
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import URLFetcher, path2url
+from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from newsroom.render import pdf_dates
 from newsroom.render.i18n import translations
@@ -29,8 +32,8 @@ HTML_LANG = {"zh": "zh-Hans"}  # Pango picks Simplified Chinese glyph forms from
 def pdf_bytes(document: PdfDocument) -> bytes:
     html = HTML(
         string=render_html(document),
-        base_url=path2url(document.folder.rstrip("/") + "/"),
-        url_fetcher=_local_files_only(),
+        base_url=ASSET_ORIGIN,
+        url_fetcher=_AssetFetcher(document.folder, document.logo),
     )
     pdf: bytes = html.write_pdf(
         stylesheets=[_stylesheet()],
@@ -73,7 +76,7 @@ def _context(document: PdfDocument) -> dict[str, Any]:
         "created": document.release_time.isoformat(),
         "modified": document.updated_time.isoformat(),
         "body": _body_html(document),
-        "logo": path2url(document.logo) if document.logo else "",
+        "logo": LOGO_URL if document.logo else "",
         "event_time": (
             pdf_dates.event_time(document.event.start, document.event.end, language, zone)
             if document.event
@@ -196,10 +199,32 @@ def _parsed_stylesheet(path: str, mtime_ns: int) -> CSS:
     return CSS(filename=path, font_config=_font_config())
 
 
-@cache
-def _local_files_only() -> URLFetcher:
-    # Images come from the release folder and the logo; a PDF must never fetch from the network.
-    return URLFetcher(allowed_protocols={"file", "data"}, fail_on_errors=True)
+# Assets get stable placeholder URLs: WeasyPrint names embedded images after their URL, so real file
+# paths would make the same release's PDF differ between two checkouts.
+ASSET_ORIGIN = "https://release.invalid/"
+LOGO_URL = "https://logo.invalid/logo"
+
+
+class _AssetFetcher(URLFetcher):  # type: ignore[misc]
+    """Serves the release folder and the logo under placeholder URLs; never touches the network."""
+
+    def __init__(self, folder: str, logo: str) -> None:
+        super().__init__(allowed_protocols={"data"}, fail_on_errors=True)
+        self.folder = Path(folder).resolve()
+        self.logo = logo
+
+    def fetch(self, url: str, headers: object = None) -> URLFetcherResponse:
+        if url == LOGO_URL and self.logo:
+            return self._file(url, Path(self.logo))
+        if url.startswith(ASSET_ORIGIN):
+            path = (self.folder / unquote(url.removeprefix(ASSET_ORIGIN).split("?")[0])).resolve()
+            if self.folder in path.parents:
+                return self._file(url, path)
+        return super().fetch(url, headers)  # data: URLs only; anything else is refused
+
+    def _file(self, url: str, path: Path) -> URLFetcherResponse:
+        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": kind})
 
 
 def warm_up() -> None:
