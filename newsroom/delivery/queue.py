@@ -88,7 +88,7 @@ def _plan_from(
         "next_attempt_at",
     ]
     statement = store.dialect_insert(conn)(deliveries).from_select(columns, rows).on_conflict_do_nothing()
-    return int(conn.execute(statement).rowcount)
+    return int(conn.execute(statement, execution_options={"preserve_rowcount": True}).rowcount)
 
 
 def plan_audience(
