@@ -1,9 +1,10 @@
 """Test support for the subscribers database and delivery: both databases, a real SMTP server.
 
 Databases (fixtures in tests/support/delivery_fixtures.py; a test module asks for them with
-`pytest_plugins = ["tests.support.delivery_fixtures"]`): `database_url` is parametrised over a fresh SQLite file and, when
-NEWSROOM_TEST_DATABASE_URL is set, a fresh PostgreSQL schema (dropped afterwards), so every test
-using it runs against both. Only the PostgreSQL variant is skipped without the variable.
+`pytest_plugins = ["tests.support.delivery_fixtures"]`): `database_url` is parametrised over a
+fresh SQLite file and, when NEWSROOM_TEST_DATABASE_URL is set, a fresh PostgreSQL schema (dropped
+afterwards), so every test using it runs against both.
+Only the PostgreSQL variant is skipped without the variable.
 
 SMTP: `SmtpServer` runs aiosmtpd on 127.0.0.1 (a real server in a thread) with scripted trouble:
 temporary refusals (451), permanent ones (550), and dropping the connection mid-batch.
