@@ -207,6 +207,14 @@ def publish(
         console.print(summary, markup=False)
 
 
+# Subscribers and delivery (newsroom/cli_subscribers.py): `newsroom subscribers ...`, `newsroom deliver`.
+from newsroom.cli_subscribers import deliver as _deliver_command  # noqa: E402
+from newsroom.cli_subscribers import subscribers_app  # noqa: E402
+
+app.add_typer(subscribers_app, name="subscribers")
+app.command("deliver")(_deliver_command)
+
+
 def main() -> None:
     app()
 

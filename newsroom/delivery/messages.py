@@ -105,11 +105,14 @@ def message_id(key: str, subscriber_id: int, settings: Settings) -> str:
     return f"<{local}.{subscriber_id}@{domain}>"
 
 
+_SEVEN_BIT = email.policy.SMTP.clone(cte_type="7bit")
+
+
 def plain_email(
     settings: Settings, now: datetime, *, to: str, subject: str, body: str, language: str, msgid: str
 ) -> bytes:
     """A text/plain UTF-8 email with the headers every newsroom message carries."""
-    message = EmailMessage(policy=email.policy.SMTP)
+    message = EmailMessage(policy=_SEVEN_BIT)
     message["From"] = settings.email.sender
     message["To"] = Address(addr_spec=to) if to.isascii() else to
     if settings.email.reply_to:
@@ -117,9 +120,9 @@ def plain_email(
     message["Subject"] = subject
     message["Date"] = format_datetime(now)
     message["Message-ID"] = msgid
-    message["Content-Language"] = language
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(body)
+    message.set_content(body)  # quoted-printable or base64: safe through relays without 8BITMIME
+    message["Content-Language"] = language  # after set_content, which replaces Content-* headers
     return message.as_bytes()
 
 

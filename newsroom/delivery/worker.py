@@ -18,7 +18,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 from rich.console import Console
 from rich.progress import (
@@ -326,3 +326,13 @@ def _stop_on_sigint(stop: threading.Event) -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+class _PublishRun(Protocol):
+    settings: Settings
+    now: datetime
+
+
+def deliver_stage(run: _PublishRun) -> str:
+    """The `deliver` stage of `newsroom publish`: send whatever is due at the run's `now`."""
+    return deliver(run.settings, run.now).summary()

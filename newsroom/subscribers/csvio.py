@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -97,16 +97,20 @@ def read_rows(
     for record in reader:
         line = reader.line_num
         try:
-            rows.append(_row(record, line, settings, region))
+            rows.append(parse_record(record, line, settings, region))
         except ValueError as exc:
             problems.append(Diagnostic(name, line, Severity.ERROR, str(exc), _HINT))
     return rows, problems
 
 
-_HINT = "correct the row and import the file again (rows already imported are left as they are)"
+_HINT = "correct the row and import the file again; rows already imported stay as they are"
 
 
-def _row(record: dict[str, str | None], line: int, settings: Settings, region: str) -> ImportRow:
+def parse_record(
+    record: Mapping[str, str | None], line: int, settings: Settings, region: str = "US"
+) -> ImportRow:
+    """One CSV record (or the same fields from `subscribers add`) as a valid row, or ValueError."""
+
     def cell(column: str) -> str:
         return (record.get(column) or "").strip()
 
