@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from newsroom import build
+from newsroom import build, cli_subscribers
 from newsroom.config import Settings, find_root, load_settings, read_settings
 from newsroom.content.times import parse_zoned, resolve_now
 from newsroom.diagnostics import Diagnostic, errors, to_json, warnings
@@ -208,11 +208,7 @@ def publish(
 
 
 # Subscribers and delivery (newsroom/cli_subscribers.py): `newsroom subscribers ...`, `newsroom deliver`.
-from newsroom.cli_subscribers import deliver as _deliver_command  # noqa: E402
-from newsroom.cli_subscribers import subscribers_app  # noqa: E402
-
-app.add_typer(subscribers_app, name="subscribers")
-app.command("deliver")(_deliver_command)
+cli_subscribers.register(app, NewsroomTyper)
 
 
 def main() -> None:

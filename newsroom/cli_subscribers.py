@@ -1,8 +1,8 @@
 """Staff CLI: `newsroom subscribers add|import|export|list|remove|stats|send-test` and `newsroom deliver`.
 
-Registered on the main app in newsroom/cli.py. Thin: parse options, call the subscribers/delivery
-API, print. Staff-facing output is English like the rest of the CLI; what residents receive goes
-through the message catalogs.
+Registered on the main app by `register(app, NewsroomTyper)` from newsroom/cli.py. Thin: parse
+options, call the subscribers/delivery API, print. Staff-facing output is English like the rest of
+the CLI; what residents receive goes through the message catalogs.
 """
 
 from __future__ import annotations
@@ -25,10 +25,6 @@ from newsroom.errors import NewsroomError
 from newsroom.subscribers import actions, csvio, store
 from newsroom.subscribers.db import open_database
 
-subscribers_app = typer.Typer(
-    help="Manage subscribers: add, import or export a CSV list, list, remove, stats.",
-    no_args_is_help=True,
-)
 console = Console(highlight=False, soft_wrap=True)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -57,7 +53,6 @@ def _now(option: str | None) -> datetime:
         raise NewsroomError(f"--now / NEWSROOM_NOW: {exc}") from exc
 
 
-@subscribers_app.command("add")
 def add(
     email: Annotated[str | None, typer.Option(help="Email address.")] = None,
     phone: Annotated[str | None, typer.Option(help="Phone number (E.164, or national for --region).")] = None,
@@ -100,7 +95,6 @@ def add(
     console.print(f"{what} subscriber {result.subscriber_id} ({parsed.email or parsed.phone})", markup=False)
 
 
-@subscribers_app.command("import")
 def import_(
     file: Annotated[
         Path, typer.Argument(help="CSV with columns email, phone, language, topics, frequency, channel.")
@@ -124,7 +118,6 @@ def import_(
         raise typer.Exit(1)
 
 
-@subscribers_app.command("export")
 def export(
     file: Annotated[Path | None, typer.Argument(help="Where to write; default: standard output.")] = None,
     status: Annotated[str, typer.Option(help="active, pending, unsubscribed or all.")] = "active",
@@ -142,7 +135,6 @@ def export(
     console.print(f"wrote {written} row(s) to {file}", markup=False)
 
 
-@subscribers_app.command("list")
 def list_(
     status: Annotated[str, typer.Option(help="active, pending, unsubscribed or all.")] = "all",
     limit: Annotated[int, typer.Option(help="At most this many.")] = 50,
@@ -197,7 +189,6 @@ def _status(value: str) -> str:
     return value
 
 
-@subscribers_app.command("remove")
 def remove(
     address: Annotated[str, typer.Argument(help="The subscriber's email or phone number.")],
     erase: Annotated[
@@ -223,7 +214,6 @@ def remove(
     console.print(f"{'erased' if erase else 'unsubscribed'} subscriber {person.id} ({key})", markup=False)
 
 
-@subscribers_app.command("stats")
 def stats(output: FormatOption = "text", root: RootOption = None, now: NowOption = None) -> None:
     """Counts: subscribers, subscriptions, languages, topics, suppressions, deliveries, consent events."""
     settings = _settings(root)
@@ -246,7 +236,6 @@ def stats(output: FormatOption = "text", root: RootOption = None, now: NowOption
         console.print(f"{section.replace('_', ' ')}: {listing}", markup=False)
 
 
-@subscribers_app.command("send-test")
 def send_test(
     channel: Annotated[str, typer.Option(help="email or sms.")] = "email",
     to: Annotated[str | None, typer.Option(help="Only this subscriber (email or phone).")] = None,
@@ -296,3 +285,23 @@ def deliver(
     console.print(f"deliver: {report.summary()}", markup=False)
     if report.interrupted:
         raise typer.Exit(130)
+
+
+def register(app: typer.Typer, typer_class: type[typer.Typer]) -> None:
+    """Add `subscribers ...` and `deliver` to the main app (typer_class reports NewsroomError cleanly)."""
+    group = typer_class(
+        help="Manage subscribers: add, import or export a CSV list, list, remove, stats, send a test.",
+        no_args_is_help=True,
+    )
+    for name, function in (
+        ("add", add),
+        ("import", import_),
+        ("export", export),
+        ("list", list_),
+        ("remove", remove),
+        ("stats", stats),
+        ("send-test", send_test),
+    ):
+        group.command(name)(function)
+    app.add_typer(group, name="subscribers")
+    app.command("deliver")(deliver)
