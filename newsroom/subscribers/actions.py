@@ -214,9 +214,10 @@ def unsubscribe(
     if subscriber is None:
         return False
     touched = False
+    subscribed = {s.channel for s in subscriber.subscriptions}
     for channel in channels:
         address = subscriber.address(channel)
-        if address is None:
+        if address is None or channel not in subscribed:
             continue
         store.remove_subscription(conn, subscriber_id, channel)
         store.suppress(conn, address, reason, now)
@@ -232,7 +233,7 @@ def unsubscribe(
             detail=detail or {},
         )
         touched = True
-    remaining = {s.channel for s in subscriber.subscriptions} - set(channels)
+    remaining = subscribed - set(channels)
     if not remaining and subscriber.status != "unsubscribed":
         store.set_subscriber_fields(conn, subscriber_id, status="unsubscribed")
     return touched
