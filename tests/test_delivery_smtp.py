@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,7 +17,7 @@ from newsroom.delivery.smtp import SmtpTransport
 from newsroom.delivery.worker import deliver
 from newsroom.subscribers import actions, store
 from newsroom.subscribers.store import Subscription
-from tests.conftest import SAMPLE_NOW
+from tests.conftest import REPO, SAMPLE_NOW
 from tests.support.delivery import Script, SmtpServer, smtp_settings
 
 pytest_plugins = ["tests.support.delivery_fixtures"]
@@ -129,3 +134,40 @@ def test_an_unreachable_relay_keeps_everything_queued(
     report = deliver(settings, NOW, engine=engine)
     assert (report.sent, report.retrying) == (0, 2)
     assert set(statuses(engine, notification).values()) == {"pending"}
+
+
+def test_ctrl_c_stops_after_the_batch_in_flight_and_loses_nothing(
+    sample_root: Path, database_url: str, engine: Engine
+) -> None:
+    people = [(f"reader{n}@example.org", "en") for n in range(300)]
+    notification = queue_test_message(engine, people)
+    with SmtpServer(Script(delay=0.01)) as server:
+        smtp_settings(sample_root, database_url, server.port, batch_size=40)
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(REPO),
+            "NEWSROOM_DATABASE_URL": database_url,
+            "NEWSROOM_EMAIL_TRANSPORT": "smtp",
+        }
+        command = [sys.executable, "-m", "newsroom", "deliver", "--root", str(sample_root), "--quiet"]
+        command += ["--now", NOW.isoformat()]
+        worker = subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        for _ in range(600):  # wait (at most a minute) for the first messages to arrive
+            if server.received or worker.poll() is not None:
+                break
+            time.sleep(0.1)
+        worker.send_signal(signal.SIGINT)
+        output, _ = worker.communicate(timeout=120)
+        received_when_stopped = len(server.received)
+        counts = statuses(engine, notification)
+        again = deliver(smtp_settings(sample_root, database_url, server.port), NOW, engine=engine)
+        recipients = server.recipients()
+    assert worker.returncode == 130, output
+    assert "stopped by Ctrl-C after the batch in flight" in output
+    assert 0 < received_when_stopped < 300 and received_when_stopped % 40 == 0, received_when_stopped
+    assert "sending" not in counts.values()
+    assert list(counts.values()).count("sent") == received_when_stopped
+    assert again.sent == 300 - received_when_stopped
+    assert sorted(recipients) == sorted(email for email, _ in people)

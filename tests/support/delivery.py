@@ -12,6 +12,7 @@ temporary refusals (451), permanent ones (550), and dropping the connection mid-
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -54,6 +55,7 @@ class Script:
     temporary_failures: dict[str, int] = field(default_factory=dict)  # address -> 451s before accepting
     rejected: set[str] = field(default_factory=set)  # addresses answered 550 at RCPT
     drop_before_message: set[int] = field(default_factory=set)  # n-th DATA (1-based): hang up instead
+    delay: float = 0.0  # seconds to think before answering each DATA (a slow relay)
 
 
 class _Handler:
@@ -70,6 +72,8 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.script.delay:
+            await asyncio.sleep(self.script.delay)
         with self.lock:
             self.data_commands += 1
             if self.data_commands in self.script.drop_before_message:
