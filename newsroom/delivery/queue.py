@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, case, exists, func, literal, select, update
+from sqlalchemy import Select, bindparam, case, exists, func, literal, select, update
 from sqlalchemy.engine import Connection
 
 from newsroom.subscribers import store
@@ -163,13 +163,22 @@ def claim_batch(conn: Connection, worker: str, now: datetime, size: int) -> list
     return [Claimed(*row) for row in rows]
 
 
+# Built once: recording an outcome runs once per message, so its statement is not rebuilt each time.
+_SENT = (
+    update(deliveries)
+    .where(deliveries.c.id == bindparam("delivery_id"))
+    .values(
+        status="sent",
+        sent_at=bindparam("sent_at", type_=store.UtcDateTime()),
+        provider_id=bindparam("provider_id"),
+        last_error=None,
+    )
+)
+
+
 def record_sent(conn: Connection, delivery_id: int, provider_id: str, now: datetime) -> None:
     """The transport accepted the message."""
-    conn.execute(
-        update(deliveries)
-        .where(deliveries.c.id == delivery_id)
-        .values(status="sent", sent_at=now, provider_id=provider_id or None, last_error=None)
-    )
+    conn.execute(_SENT, {"delivery_id": delivery_id, "sent_at": now, "provider_id": provider_id or None})
 
 
 def record_temporary(
