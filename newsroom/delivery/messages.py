@@ -47,6 +47,8 @@ class Recipient:
     channel: str
     address: str  # email or E.164 number, as queued
     language: str  # the subscriber's preferred language
+    frequency: str | None = None  # their subscription on this channel: immediate, daily, weekly (None: none)
+    topics: tuple[str, ...] = ()  # its topics, sorted; empty: everything
 
 
 @dataclass

@@ -35,7 +35,13 @@ from sqlalchemy import Select, bindparam, case, exists, func, literal, select, u
 from sqlalchemy.engine import Connection
 
 from newsroom.subscribers import store
-from newsroom.subscribers.store import deliveries, subscribers, suppressions
+from newsroom.subscribers.store import (
+    deliveries,
+    subscribers,
+    subscription_topics,
+    subscriptions,
+    suppressions,
+)
 
 STALE_AFTER = timedelta(minutes=15)  # far longer than any batch takes; shorter than anyone waits
 BACKOFF_FIRST = timedelta(minutes=1)  # then 2, 4, 8, 16 ... minutes
@@ -54,6 +60,8 @@ class Claimed:
     address: str
     attempts: int  # including this one
     language: str
+    frequency: str | None = None  # the subscription on this channel (None: none, e.g. a confirmation)
+    topics: tuple[str, ...] = ()  # its topics; empty: everything
 
 
 def _blocking_reasons(kind: str) -> list[str]:
@@ -137,13 +145,13 @@ def claim_batch(conn: Connection, worker: str, now: datetime, size: int) -> list
         .limit(size)
         .with_for_update(skip_locked=True)
     )
-    claimed = conn.execute(
+    taken = conn.execute(
         update(deliveries)
         .where(deliveries.c.id.in_(due.scalar_subquery()))
         .values(status="sending", claimed_by=worker, claimed_at=now, attempts=deliveries.c.attempts + 1)
         .returning(deliveries.c.id)
     ).scalars()
-    ids = sorted(int(i) for i in claimed)
+    ids = sorted(int(i) for i in taken)
     if not ids:
         return []
     rows = conn.execute(
@@ -155,12 +163,36 @@ def claim_batch(conn: Connection, worker: str, now: datetime, size: int) -> list
             deliveries.c.address,
             deliveries.c.attempts,
             subscribers.c.language,
+            subscriptions.c.frequency,
+            subscriptions.c.id.label("subscription_id"),
         )
         .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
+        .outerjoin(
+            subscriptions,
+            (subscriptions.c.subscriber_id == deliveries.c.subscriber_id)
+            & (subscriptions.c.channel == deliveries.c.channel),
+        )
         .where(deliveries.c.id.in_(ids))
-        .order_by(deliveries.c.id)
-    )
-    return [Claimed(*row) for row in rows]
+    ).all()
+    topics = _topics_of([row.subscription_id for row in rows if row.subscription_id is not None], conn)
+    claimed = [Claimed(*row[:8], topics=topics.get(row.subscription_id, ())) for row in rows]
+    # Grouped so that builders preparing one message per (notification, language, topics) reuse it
+    claimed.sort(key=lambda c: (c.notification_id, c.language, c.topics, c.id))
+    return claimed
+
+
+def _topics_of(subscription_ids: list[int], conn: Connection) -> dict[int, tuple[str, ...]]:
+    """The topics of these subscriptions (those taking everything have none)."""
+    found: dict[int, list[str]] = {}
+    for chunk in _chunks(subscription_ids):
+        rows = conn.execute(
+            select(subscription_topics.c.subscription_id, subscription_topics.c.topic)
+            .where(subscription_topics.c.subscription_id.in_(chunk))
+            .order_by(subscription_topics.c.topic)
+        )
+        for subscription_id, topic in rows:
+            found.setdefault(int(subscription_id), []).append(str(topic))
+    return {key: tuple(value) for key, value in found.items()}
 
 
 # Built once: recording an outcome runs once per message, so its statement is not rebuilt each time.

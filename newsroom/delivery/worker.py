@@ -127,18 +127,22 @@ def deliver(
     console: Console | None = None,
 ) -> DeliveryReport:
     """Send every due delivery (at most `limit`); returns counts. `now` dates claims and retries."""
-    engine = engine or open_database(settings)
+    own_engine = engine is None
     run = _Run(
         settings=settings,
         now=now,
-        engine=engine,
+        engine=engine or open_database(settings),
         transports=transports or transports_for(settings),
         builders=load_builders() if builders is None else builders,
         worker=worker or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}",
         stop=stop or threading.Event(),
     )
-    with _stop_on_sigint(run.stop):
-        return run.go(limit, progress, console)
+    try:
+        with _stop_on_sigint(run.stop):
+            return run.go(limit, progress, console)
+    finally:
+        if own_engine:
+            run.engine.dispose()
 
 
 @dataclass
@@ -220,7 +224,13 @@ class _Run:
         notification = self._notification(claimed.notification_id)
         builder = builder_for(self.builders, notification.kind, claimed.channel)
         recipient = Recipient(
-            claimed.id, claimed.subscriber_id, claimed.channel, claimed.address, claimed.language
+            claimed.id,
+            claimed.subscriber_id,
+            claimed.channel,
+            claimed.address,
+            claimed.language,
+            claimed.frequency,
+            claimed.topics,
         )
         message = builder(context, notification, recipient)
         reference = f"{claimed.id:09d}-{self._file_key(notification)}-{claimed.channel}"
