@@ -141,7 +141,8 @@ def claim_batch(conn: Connection, worker: str, now: datetime, size: int) -> list
     due = (
         select(deliveries.c.id)
         .where(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now)
-        .order_by(deliveries.c.id)
+        .where(store.OPEN_DELIVERIES)  # the partial index's own condition, so SQLite uses that index
+        .order_by(deliveries.c.next_attempt_at)  # walks the (status, next_attempt_at) index; stops at size
         .limit(size)
         .with_for_update(skip_locked=True)
     )
@@ -287,6 +288,7 @@ def recover_stale(conn: Connection, now: datetime, older_than: timedelta = STALE
     result = conn.execute(
         update(deliveries)
         .where(deliveries.c.status == "sending", deliveries.c.claimed_at < now - older_than)
+        .where(store.OPEN_DELIVERIES)
         .values(status="pending", claimed_by=None, claimed_at=None, next_attempt_at=now)
     )
     return int(result.rowcount)
@@ -299,6 +301,7 @@ def count_due(conn: Connection, now: datetime) -> int:
             select(func.count())
             .select_from(deliveries)
             .where(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now)
+            .where(store.OPEN_DELIVERIES)
         ).scalar_one()
     )
 
