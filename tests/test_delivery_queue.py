@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from newsroom.config import Settings
 from newsroom.delivery import queue
 from newsroom.delivery.base import Message, Outcome, OutgoingEmail, Sent
-from newsroom.delivery.messages import BuildContext, Notification, Recipient
+from newsroom.delivery.messages import BuildContext, Notification, Recipient, build_confirmation_email
 from newsroom.delivery.worker import deliver
 from newsroom.subscribers import actions, store
 from newsroom.subscribers.store import Subscription
@@ -213,8 +213,9 @@ def test_suppressed_at_queue_time_is_recorded_not_sent(db_settings: Settings, en
     assert transport.sent == ["person1@example.org"]
 
 
+@pytest.mark.parametrize("kind", ["confirmation", "goodbye"])
 def test_confirmation_reaches_someone_who_unsubscribed_before_but_not_a_bounced_address(
-    db_settings: Settings, engine: Engine
+    db_settings: Settings, engine: Engine, kind: str
 ) -> None:
     ids = add_people(engine, 2)
     with engine.begin() as conn:
@@ -222,14 +223,15 @@ def test_confirmation_reaches_someone_who_unsubscribed_before_but_not_a_bounced_
         store.suppress(conn, "person1@example.org", "bounce", NOW)
         notification = store.ensure_notification(
             conn,
-            kind="confirmation",
-            key="confirmation:again",
+            kind=kind,
+            key=f"{kind}:again",
             payload={"confirm_url": "https://x/c"},
             now=NOW,
         )
         queue.plan(conn, notification, ids, "email", NOW)
     transport = Recording()
-    deliver(db_settings, NOW, engine=engine, transports={"email": transport})
+    builders = {(kind, "email"): build_confirmation_email}
+    deliver(db_settings, NOW, engine=engine, transports={"email": transport}, builders=builders)
     assert transport.sent == ["person0@example.org"]
 
 

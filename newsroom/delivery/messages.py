@@ -29,7 +29,8 @@ from newsroom.errors import DeliveryError
 from newsroom.render.i18n import translations
 
 DOMAIN = "delivery"  # gettext domain of the built-in messages: newsroom/locale/<lang>/LC_MESSAGES/delivery.po
-BUILDER_MODULES: tuple[str, ...] = ("newsroom.render.email", "newsroom.render.sms")
+# Delivery-side modules that adapt the renderers (render/ never imports delivery/) and register builders.
+BUILDER_MODULES: tuple[str, ...] = ("newsroom.delivery.email_builders", "newsroom.delivery.sms_builders")
 
 
 @dataclass(frozen=True)

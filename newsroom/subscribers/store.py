@@ -557,15 +557,17 @@ def count_suppressions(conn: Connection) -> dict[str, int]:
 def is_blocking(reason: str | None, kind: str) -> bool:
     """Whether a suppression stops a message of this notification kind.
 
-    A confirmation is what someone who unsubscribed asks for when they subscribe again, so only
-    bounces, complaints and manual blocks stop it; everything stops every other kind.
+    A confirmation is what someone who unsubscribed asks for when they subscribe again, and a
+    goodbye is the receipt of an unsubscribe, so for those only bounces, complaints and manual
+    blocks count; every suppression stops every other kind.
     """
     if reason is None:
         return False
     return not (kind in TRANSACTIONAL_KINDS and reason in LIFTABLE_REASONS)
 
 
-TRANSACTIONAL_KINDS = frozenset({"confirmation"})
+# Notification kinds a person asked for themselves ("confirm" is the email renderer's name for it).
+TRANSACTIONAL_KINDS = frozenset({"confirmation", "confirm", "goodbye"})
 
 
 # --- notifications --------------------------------------------------------------------------------------
