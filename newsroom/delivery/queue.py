@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, bindparam, case, exists, func, literal, select, update
@@ -212,6 +212,30 @@ _SENT = (
 def record_sent(conn: Connection, delivery_id: int, provider_id: str, now: datetime) -> None:
     """The transport accepted the message."""
     conn.execute(_SENT, {"delivery_id": delivery_id, "sent_at": now, "provider_id": provider_id or None})
+
+
+class SentRecorder:
+    """Records "sent" through the database driver itself, one autocommitted UPDATE per message.
+
+    The same statement as `record_sent`, minus SQLAlchemy's per-execution work (about half of this
+    statement's cost): it runs once per message, between two SMTP transactions, so it sets how
+    close delivery gets to a bare smtplib loop. `connection` must be in AUTOCOMMIT mode.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        self.driver = connection.connection.driver_connection
+        self.sqlite = connection.dialect.name == "sqlite"
+        mark = "?" if self.sqlite else "%s"
+        self.sql = (
+            f"UPDATE deliveries SET status = 'sent', sent_at = {mark}, provider_id = {mark}, "
+            f"last_error = NULL WHERE id = {mark}"
+        )
+
+    def __call__(self, delivery_id: int, provider_id: str, now: datetime) -> None:
+        stamp: object = now.astimezone(UTC)
+        if self.sqlite:  # stored the way store.UtcDateTime stores it on SQLite: naive UTC text
+            stamp = now.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+        self.driver.execute(self.sql, (stamp, provider_id or None, delivery_id))  # type: ignore[union-attr]
 
 
 def record_temporary(

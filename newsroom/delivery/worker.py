@@ -158,6 +158,7 @@ class _Run:
     notifications: dict[int, Notification] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
     file_keys: dict[int, str] = field(default_factory=dict)
+    sent_recorder: queue.SentRecorder | None = None  # set in go(), on the recorder connection
 
     def go(self, limit: int | None, progress: bool, console: Console | None) -> DeliveryReport:
         with self.engine.begin() as conn:
@@ -170,6 +171,7 @@ class _Run:
         try:
             with bar or nullcontext(), self.engine.connect() as connection:
                 recorder = _recorder(connection)
+                self.sent_recorder = queue.SentRecorder(recorder)
                 task = bar.add_task("Delivering", total=total, counts="") if bar else None
                 while not self.stop.is_set() and (limit is None or self.report.handled < limit):
                     size = self.settings.delivery.batch_size
@@ -256,7 +258,10 @@ class _Run:
         """Commit one outcome at once (the recorder connection autocommits each statement)."""
         now = self.clock()
         if isinstance(outcome, Sent):
-            queue.record_sent(recorder, claimed.id, outcome.provider_id, now)
+            if self.sent_recorder is None:
+                queue.record_sent(recorder, claimed.id, outcome.provider_id, now)
+            else:
+                self.sent_recorder(claimed.id, outcome.provider_id, now)
             self.report.sent += 1
         elif isinstance(outcome, TemporaryFailure):
             retrying = queue.record_temporary(
