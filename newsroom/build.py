@@ -14,6 +14,7 @@ from datetime import datetime
 from newsroom.config import Settings
 from newsroom.content.loader import load_newsroom
 from newsroom.content.models import Newsroom
+from newsroom.delivery.worker import deliver_stage
 from newsroom.diagnostics import Diagnostic, errors, promote_warnings
 from newsroom.errors import ContentError
 from newsroom.gate import Published, gate
@@ -40,7 +41,9 @@ def _site(run: Run) -> str:
 
 
 # Stages after the gate, in order; each returns a one-line summary of the work it did.
-STAGES: list[tuple[str, Stage]] = [("site", _site)]
+# The site (pages, feeds, sitemaps, PDFs) before anything is sent: alerts link to pages that must exist.
+# Deliver last: it sends what earlier stages queued.
+STAGES: list[tuple[str, Stage]] = [("site", _site), ("deliver", deliver_stage)]
 
 
 def check(settings: Settings, *, strict: bool = False) -> tuple[Newsroom, list[Diagnostic]]:
