@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from newsroom.config import Settings
+
 BEARERBOX = "/usr/sbin/bearerbox"
 SMSBOX = "/usr/sbin/smsbox"
 FAKESMSC = "/usr/lib/kannel/test/fakesmsc"
@@ -46,6 +48,7 @@ class HandsetMessage:
     sender: str
     receiver: str
     text: str
+    parts: int = 1  # SMS parts it travelled in (concatenated messages are joined back)
 
 
 class KannelGateway:
@@ -60,6 +63,7 @@ class KannelGateway:
         self._lock = threading.Condition()
         self._reader: threading.Thread | None = None
         self._phone: subprocess.Popen[bytes] | None = None
+        self._parts: dict[tuple[str, str, int], dict[int, bytes]] = {}
 
     @property
     def sendsms_url(self) -> str:
@@ -105,10 +109,16 @@ class KannelGateway:
         self._processes.append(process)
         return process
 
-    def _start_phone(self) -> None:
-        """fakesmsc connected to bearerbox: logs each MT message it receives, sends none (-m 0)."""
+    def _start_phone(self, outgoing: str = "") -> None:
+        """fakesmsc connected to bearerbox: logs each message it receives; sends `outgoing` once.
+
+        Kannel's fake SMSC serves one handset connection at a time, so a handset that wants to send
+        replaces the listening one (fakesmsc takes what to send only on its command line).
+        """
+        connections = self._connections()
+        count, message = ("1", outgoing) if outgoing else ("0", "1 2 text unused")
         phone = subprocess.Popen(
-            [FAKESMSC, "-H", "127.0.0.1", "-r", str(self.smsc_port), "-i", "0.1", "-m", "0", "1 2 text x"],
+            [FAKESMSC, "-H", "127.0.0.1", "-r", str(self.smsc_port), "-i", "0.1", "-m", count, message],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             cwd=self.workdir,
@@ -117,7 +127,18 @@ class KannelGateway:
         self._phone = phone
         self._reader = threading.Thread(target=self._read_phone, args=(phone,), daemon=True)
         self._reader.start()
-        self.wait_until_connected()
+        self.wait_until_connected(connections)
+
+    def _stop_phone(self) -> None:
+        phone = self._phone
+        if phone is None:
+            return
+        phone.send_signal(signal.SIGTERM)
+        phone.wait(timeout=10)
+        self._processes.remove(phone)
+        if self._reader is not None:
+            self._reader.join(timeout=10)
+        self._phone = None
 
     def _read_phone(self, phone: subprocess.Popen[bytes]) -> None:
         """fakesmsc logs `... Got message N: <from to type data>` per line it reads from bearerbox.
@@ -160,7 +181,27 @@ class KannelGateway:
             return HandsetMessage(pending.sender, pending.receiver, pending.text + "\n" + body)
         self._publish(pending)
         sender, receiver, kind, data = header.groups()
+        if kind == "udh":
+            self._publish(self._collect_part(sender, receiver, data))
+            return None
         return HandsetMessage(sender, receiver, _decode(kind, data))
+
+    def _collect_part(self, sender: str, receiver: str, data: str) -> HandsetMessage | None:
+        """One part of a concatenated message (`udh <udh> data <bytes>`); the whole once complete."""
+        udh_text, _kind, payload = data.split(" ", 2)
+        udh = urllib.parse.unquote_to_bytes(udh_text.replace("+", " "))
+        reference, total, number = _concatenation(udh)
+        key = (sender, receiver, reference)
+        parts = self._parts.setdefault(key, {})
+        parts[number] = urllib.parse.unquote_to_bytes(payload.replace("+", " "))
+        if len(parts) < total:
+            return None
+        whole = b"".join(parts[n] for n in sorted(parts))
+        del self._parts[key]
+        # The fake SMSC does not say how the parts are coded: UCS-2 (UTF-16BE) has NUL bytes in
+        # every ASCII character (every alert has its link), GSM text arrives as UTF-8.
+        text = whole.decode("utf-16-be") if b"\x00" in whole else whole.decode("utf-8", "replace")
+        return HandsetMessage(sender, receiver, text, total)
 
     def _publish(self, message: HandsetMessage | None) -> None:
         if message is not None:
@@ -168,15 +209,18 @@ class KannelGateway:
                 self._received.append(message)
                 self._lock.notify_all()
 
-    def wait_until_connected(self, timeout: float = 20) -> None:
-        """Until bearerbox reports the fake SMSC online (messages sent before that queue up anyway)."""
+    def _connections(self) -> int:
+        log = self.workdir / "bearerbox.log"
+        return log.read_text("utf-8", "replace").count("Fakesmsc client connected") if log.is_file() else 0
+
+    def wait_until_connected(self, before: int = 0, timeout: float = 20) -> None:
+        """Until bearerbox logs one more handset connection than `before`."""
         deadline = time.monotonic() + timeout
-        status = self.workdir / "bearerbox.log"
         while time.monotonic() < deadline:
-            if status.is_file() and "Fakesmsc client connected" in status.read_text("utf-8", "replace"):
+            if self._connections() > before:
                 return
-            time.sleep(0.1)
-        raise TimeoutError(f"fakesmsc did not connect to bearerbox; see {status}")
+            time.sleep(0.05)
+        raise TimeoutError(f"fakesmsc did not connect to bearerbox; see {self.workdir / 'bearerbox.log'}")
 
     # --- what the handset sees ---
 
@@ -195,13 +239,10 @@ class KannelGateway:
             return list(self._received)
 
     def phone_sends(self, sender: str, text: str, receiver: str = SHORT_CODE) -> None:
-        """One inbound text from a handset, through its own short-lived fakesmsc."""
+        """One inbound text from a handset (sent as UCS-2, so any script arrives)."""
         encoded = urllib.parse.quote(text.encode("utf-16-be"))
-        subprocess.run(
-            [FAKESMSC, "-H", "127.0.0.1", "-r", str(self.smsc_port), "-i", "0.1", "-m", "1",
-             f"{sender} {receiver} ucs2 {encoded}"],
-            cwd=self.workdir, capture_output=True, timeout=30, check=False,
-        )  # fmt: skip
+        self._stop_phone()
+        self._start_phone(f"{sender} {receiver} ucs2 {encoded}")
 
     # --- configuration ---
 
@@ -254,13 +295,14 @@ concatenation = true
 group = sms-service
 keyword = default
 catch-all = true
-max-messages = 1
+max-messages = 3
 concatenation = true
+accept-x-kannel-headers = true
 {inbound}
 """
 
 
-FAKESMSC_RECORD = re.compile(r"^(\S+) (\S+) (text|data|ucs-2|udh-data|udh-text) (.*)$", re.DOTALL)
+FAKESMSC_RECORD = re.compile(r"^(\S+) (\S+) (text|data|ucs-2|udh) (.*)$", re.DOTALL)
 
 
 def record_body(line: str) -> str | None:
@@ -268,6 +310,20 @@ def record_body(line: str) -> str | None:
     if "Got message" not in line or ": <" not in line:
         return None
     return line.split("Got message", 1)[1].split(": <", 1)[1].removesuffix(">")
+
+
+def _concatenation(udh: bytes) -> tuple[int, int, int]:
+    """(reference, total parts, part number) from a concatenation UDH (8- or 16-bit reference)."""
+    index = 1
+    while index < len(udh):
+        element, length = udh[index], udh[index + 1]
+        value = udh[index + 2 : index + 2 + length]
+        if element == 0x00:
+            return value[0], value[1], value[2]
+        if element == 0x08:
+            return value[0] << 8 | value[1], value[2], value[3]
+        index += 2 + length
+    raise ValueError(f"no concatenation element in UDH {udh.hex()}")
 
 
 def _decode(kind: str, data: str) -> str:
@@ -286,3 +342,18 @@ def _wait_port(port: int, timeout: float = 20) -> None:
         except OSError:
             time.sleep(0.05)
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
+
+
+def settings_for_gateway(
+    settings: Settings, gateway: KannelGateway | None, *, messages_per_second: float = 200, url: str = ""
+) -> Settings:
+    """The settings with delivery.kannel pointing at this gateway."""
+    kannel = settings.delivery.kannel.model_copy(
+        update={
+            "sendsms_url": url or (gateway.sendsms_url if gateway else ""),
+            "username": gateway.username if gateway else "newsroom",
+            "messages_per_second": messages_per_second,
+        }
+    )
+    delivery = settings.delivery.model_copy(update={"kannel": kannel})
+    return Settings(settings.root, settings.file.model_copy(update={"delivery": delivery}))

@@ -35,6 +35,16 @@ DLR_FIELDS = "&status=%d&answer=%A&at=%T"
 _STALE_CONNECTION = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
 
 
+def reply_headers(text: str) -> dict[str, str]:
+    """HTTP headers for the web app's answer to Kannel's sms-service get-url (the keyword reply).
+
+    Kannel texts the response body back to the sender, but converts it to GSM-7 ("?" for every
+    Cyrillic letter) unless told the coding; it reads X-Kannel-Coding only from an sms-service with
+    `accept-x-kannel-headers = true`.
+    """
+    return {"Content-Type": "text/plain; charset=utf-8", "X-Kannel-Coding": "0" if is_gsm7(text) else "2"}
+
+
 class KannelConfigError(DeliveryError):
     """Kannel refused our credentials or URL: a setup problem, not a problem with one number."""
 
