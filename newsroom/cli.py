@@ -181,5 +181,11 @@ def main() -> None:
     app()
 
 
+# SMS commands live in their own module (newsroom/sms_cli.py).
+from newsroom.sms_cli import sms_app  # noqa: E402
+
+app.add_typer(sms_app, name="sms")
+
+
 if __name__ == "__main__":
     main()

@@ -34,7 +34,7 @@ from newsroom.render.base import Artifact, Unit, digest
 from newsroom.render.i18n import text_direction, translations
 
 # Bump when the redirect page's markup changes, so incremental builds re-render it.
-REDIRECT_PAGE_VERSION = 1
+REDIRECT_PAGE_VERSION = 2
 # Punctuation a cut text may end on before the ellipsis is added ("plan, ..." reads badly).
 _TRAILING = ".,;:!?-–—、，。；：！？"
 _CJK_BREAK_AFTER = "、，。；：！？）」』"
@@ -198,6 +198,8 @@ def _redirect_html(page: RedirectPage) -> str:
         f'<meta http-equiv="refresh" content="0; url={href}">\n'
         f'<link rel="canonical" href="{href}">\n'
         f"<title{heading_lang}>{html.escape(headline)}</title>\n"
+        "<style>body{font-family:system-ui,sans-serif;margin:1.5rem;line-height:1.4}"
+        "h1{font-size:1.5rem}a{font-size:1.25rem}</style>\n"
         "</head>\n"
         "<body>\n"
         "<main>\n"

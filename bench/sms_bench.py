@@ -1,0 +1,119 @@
+"""SMS benchmark: `python -m bench.sms_bench [--subscribers N] [--messages M] [--no-kannel]`.
+
+1. Composition for 100,000 synthetic subscribers across the six languages, two ways: composing
+   each subscriber's alert (the baseline a naive notifier would do) and composing once per
+   (release, language) then looking it up per subscriber (what newsroom does). Prints both rates
+   and the ratio, plus the segments the fan-out would cost.
+2. Messages/s through a real Kannel (bearerbox + smsbox on loopback) to fakesmsc, for 2,000
+   messages: how fast smsbox accepts them over one keep-alive connection, and how fast they reach
+   the handset. The throttle is set far above that, so this is the gateway's own capacity.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+from newsroom.config import Settings, load_settings
+from newsroom.content.loader import load_newsroom
+from newsroom.content.models import Release
+from newsroom.delivery.kannel import KannelSms
+from newsroom.gate import gate
+from newsroom.render.sms import SmsAlert, alerts_by_language, compose_alert
+
+REPO = Path(__file__).resolve().parents[1]
+NOW = datetime(2024, 12, 20, 14, 0, tzinfo=UTC)
+# A plausible mix for a state with large Spanish, Chinese, Russian, Haitian and Arabic communities.
+WARM_UP = 100
+LANGUAGE_MIX = {"en": 0.55, "es": 0.22, "zh": 0.08, "ru": 0.06, "ht": 0.05, "ar": 0.04}
+
+
+def synthetic_subscribers(count: int, seed: int = 8) -> list[tuple[str, str]]:
+    """(phone number, language) pairs, reproducible."""
+    chooser = random.Random(seed)
+    languages = chooser.choices(list(LANGUAGE_MIX), weights=list(LANGUAGE_MIX.values()), k=count)
+    return [(f"+1518{5550000 + n:07d}", language) for n, language in enumerate(languages)]
+
+
+def bench_compose(
+    settings: Settings, releases: tuple[Release, ...], subscribers: list[tuple[str, str]]
+) -> None:
+    release = releases[0]
+    naive_count = min(len(subscribers), 20_000)  # per-subscriber composing is slow; time a sample
+    started = time.perf_counter()
+    for _phone, language in subscribers[:naive_count]:
+        compose_alert(release, language, settings)
+    naive_rate = naive_count / (time.perf_counter() - started)
+
+    started = time.perf_counter()
+    segments: Counter[str] = Counter()
+    for release in releases:
+        alerts: dict[str, SmsAlert] = alerts_by_language(release, settings)
+        for _phone, language in subscribers:
+            alert = alerts[language]
+            segments[alert.count.encoding] += alert.count.segments
+    elapsed = time.perf_counter() - started
+    fanout_rate = len(subscribers) * len(releases) / elapsed
+    print(f"compose per subscriber (baseline): {naive_rate:12,.0f} alerts/s  ({naive_count:,} timed)")
+    print(
+        f"compose once per language, fan out: {fanout_rate:12,.0f} alerts/s  "
+        f"({len(subscribers):,} subscribers x {len(releases)} releases in {elapsed:.2f} s)"
+    )
+    print(f"  ratio: {fanout_rate / naive_rate:,.0f}x the baseline")
+    print(f"  segments to send: {dict(segments)} (total {sum(segments.values()):,})")
+
+
+def bench_kannel(settings: Settings, messages: int) -> None:
+    sys.path.insert(0, str(REPO))
+    from tests.sms_support import KannelGateway, kannel_available, settings_for_gateway
+
+    if not kannel_available():
+        print("kannel: skipped (apt-get install kannel kannel-extras)")
+        return
+    release = load_newsroom(settings).by_slug("new-york-experience")
+    texts = {language: compose_alert(release, language, settings).text for language in ("en", "ru")}
+    with tempfile.TemporaryDirectory(prefix="sms-bench-") as folder, KannelGateway(Path(folder)) as gateway:
+        fast = settings_for_gateway(settings, gateway, messages_per_second=1_000_000)
+        with KannelSms(fast, password=gateway.password) as transport:
+            for number in range(WARM_UP):  # first connections and Kannel's queues warm up untimed
+                transport.send(f"+1518555{number:04d}", "warm-up", f"warm-{number}")
+        gateway.wait_for_messages(WARM_UP)
+        started = time.perf_counter()
+        with KannelSms(fast, password=gateway.password) as transport:
+            for number in range(messages):
+                language = "ru" if number % 4 == 0 else "en"
+                outcome = transport.send(f"+1518{5550000 + number:07d}", texts[language], f"bench-{number}")
+                if not outcome.accepted:
+                    raise SystemExit(f"message {number} was not accepted: {outcome.detail}")
+        accepted = time.perf_counter() - started
+        gateway.wait_for_messages(WARM_UP + messages, timeout=max(60.0, messages / 20))
+        arrived = time.perf_counter() - started
+    print(
+        f"kannel sendsms accepted: {messages / accepted:10,.0f} messages/s ({messages:,} in {accepted:.2f} s)"
+    )
+    print(
+        f"kannel to fakesmsc:      {messages / arrived:10,.0f} messages/s (all arrived after {arrived:.2f} s)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscribers", type=int, default=100_000)
+    parser.add_argument("--messages", type=int, default=2_000)
+    parser.add_argument("--no-kannel", action="store_true")
+    options = parser.parse_args()
+    settings = load_settings(REPO, environ={})
+    published = gate(load_newsroom(settings), NOW)
+    bench_compose(settings, published.releases, synthetic_subscribers(options.subscribers))
+    if not options.no_kannel:
+        bench_kannel(settings, options.messages)
+
+
+if __name__ == "__main__":
+    main()
