@@ -2,24 +2,51 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from newsroom import build
-from newsroom.config import Settings, find_root, load_settings
+from newsroom.config import Settings, find_root, load_settings, read_settings
 from newsroom.content.times import parse_zoned, resolve_now
 from newsroom.diagnostics import Diagnostic, errors, to_json, warnings
 from newsroom.errors import NewsroomError
 from newsroom.scaffold import scaffold_release
 from newsroom.status import rows_as_dicts, status_rows
 
-app = typer.Typer(
+
+class NewsroomTyper(typer.Typer):
+    """A Typer app whose commands turn NewsroomError into a message on stderr and exit status 1."""
+
+    def command(  # type: ignore[override]
+        self, *args: Any, **kwargs: Any
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        register = super().command(*args, **kwargs)
+
+        def decorator(function: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(function)
+            def reporting(*call_args: Any, **call_kwargs: Any) -> Any:
+                try:
+                    return function(*call_args, **call_kwargs)
+                except NewsroomError as exc:
+                    Console(stderr=True, highlight=False, soft_wrap=True).print(
+                        exc.message, style="red", markup=False
+                    )
+                    raise typer.Exit(exc.exit_code) from exc
+
+            return register(reporting)
+
+        return decorator
+
+
+app = NewsroomTyper(
     help="Validate press releases and publish them: site, feeds, PDFs, email and SMS.",
     no_args_is_help=True,
     add_completion=False,
@@ -66,7 +93,10 @@ def check(
     output: FormatOption = "text",
 ) -> None:
     """Validate newsroom.toml and every release; list all problems as path:line: message."""
-    settings = settings_for(root)
+    settings, diagnostics = read_settings(find_root(root or Path.cwd()))
+    if settings is None:
+        typer.echo(to_json(diagnostics)) if output == "json" else _print_diagnostics(diagnostics)
+        raise typer.Exit(1)
     newsroom, diagnostics = build.check(settings, strict=strict)
     if output == "json":
         typer.echo(to_json(diagnostics))

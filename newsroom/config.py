@@ -297,7 +297,8 @@ def read_settings(
             _problem(
                 CONFIG_NAME,
                 _toml_line(text, [str(p) for p in err["loc"]]),
-                f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}",
+                f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: "
+                + str(err["msg"]).removeprefix("Value error, "),
                 "see the comments in the sample newsroom.toml",
             )
             for err in exc.errors()

@@ -1,12 +1,20 @@
-"""The exception tree: every error a user can cause becomes one readable message, never a traceback."""
+"""The exception tree: every error a user can cause becomes one readable message, never a traceback.
+
+The CLI (`newsroom.cli.NewsroomTyper`) catches `NewsroomError` at the edge, prints its message and
+exits 1; the web app turns it into a friendly page.
+"""
 
 from __future__ import annotations
 
-import click
 
+class NewsroomError(Exception):
+    """Base of every error newsroom reports to a user."""
 
-class NewsroomError(click.ClickException):
-    """Base of every error newsroom reports to a user; the CLI prints its message and exits 1."""
+    exit_code = 1
+
+    @property
+    def message(self) -> str:
+        return str(self)
 
 
 class ConfigError(NewsroomError):

@@ -194,3 +194,18 @@ def test_sms_catalog_is_complete(language: str) -> None:
     for message in messages:
         assert isinstance(message.string, str) and message.string and not message.fuzzy, message.id
         assert re.findall(r"{\w+}", str(message.id)) == re.findall(r"{\w+}", message.string), message.id
+
+
+def test_a_translation_without_sms_text_is_checked_with_its_own_opt_out(sample_root: Path) -> None:
+    # The English text fits two GSM-7 segments with "Reply STOP to end" but not with the longer
+    # Spanish line; es.md has no `sms:`, so its alert is this text plus "Responda STOP para cancelar".
+    folder = sample_root / "releases/2024/2024-12-05-dmv-office-hours-media-advisory"
+    english = ("The DMV will open six offices on weekday evenings and Saturday mornings. " * 4)[:245].strip()
+    original = folder / "en.md"
+    original.write_text(re.sub(r"(?m)^sms: .*$", f"sms: {english}", original.read_text("utf-8")), "utf-8")
+    spanish = folder / "es.md"
+    spanish.write_text(re.sub(r"(?m)^sms: .*\n", "", spanish.read_text("utf-8")), "utf-8")
+    warnings = [
+        d for d in load_newsroom(load_settings(sample_root, environ={})).diagnostics if "SMS" in d.message
+    ]
+    assert [Path(d.path).name for d in warnings] == ["es.md"]

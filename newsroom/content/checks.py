@@ -42,8 +42,12 @@ def editorial_warnings(release: Release, settings: Settings, report: Reporter) -
                 source.path, source.line_of("title"), "placeholder text (TODO) is still in this file",
                 "replace every TODO with the real text",
             )  # fmt: skip
-        sms_line = source.lines.get(("sms",)) or source.line_of("title")
-        _check_sms(text.sms or text.title, language, source.path, sms_line, settings, report)
+        # A translation without its own SMS text sends the original's with its own opt-out line: warn
+        # there only when that line (UCS-2 for ru/zh/ar) breaks a budget the original keeps.
+        own_text = source is release or source.meta.sms or not release.meta.sms
+        if own_text or _fits(release.meta.sms, release.language, settings):
+            sms_line = source.lines.get(("sms",)) or source.line_of("title")
+            _check_sms(text.sms or text.title, language, source.path, sms_line, settings, report)
         for body_line in scan_body(text.body).html_lines:
             report.warning(
                 source.path, source.body_line + body_line, "raw HTML in the body will be removed",
@@ -57,6 +61,10 @@ def editorial_warnings(release: Release, settings: Settings, report: Reporter) -
             f"at {release.revision}",
             f"update the text from {release.path.name}, then set `revision: {release.revision}`",
         )  # fmt: skip
+
+
+def _fits(text: str, language: str, settings: Settings) -> bool:
+    return count_segments(sms_preview(text, language, settings)).segments <= settings.sms.segment_budget
 
 
 def _check_sms(text: str, language: str, path: Path, line: int, settings: Settings, report: Reporter) -> None:

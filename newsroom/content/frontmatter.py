@@ -8,6 +8,8 @@ from typing import Any
 import yaml
 
 FENCE = "---"
+# Fields kept exactly as written: a revision like 000000000000 or 1234e5678901 must not become a number.
+VERBATIM_FIELDS = frozenset({"revision"})
 Location = tuple[str | int, ...]
 
 
@@ -85,6 +87,8 @@ def _load_yaml(text: str, first_line: int) -> tuple[dict[str, Any], dict[Locatio
         mark = exc.problem_mark or exc.context_mark
         line = first_line + (mark.line if mark else 0)
         problem = exc.problem or "malformed YAML"
+        if exc.context and exc.context_mark:
+            problem = f"{exc.context} started on line {first_line + exc.context_mark.line}: {problem}"
         raise FrontMatterError(line, f"malformed YAML: {problem}", _yaml_hint(problem)) from exc
     except (yaml.YAMLError, RecursionError) as exc:
         raise FrontMatterError(first_line, f"malformed YAML: {exc}", "check the front matter") from exc
@@ -96,52 +100,83 @@ def _load_yaml(text: str, first_line: int) -> tuple[dict[str, Any], dict[Locatio
             "front matter must be a list of `field: value` lines",
             "write one `field: value` per line",
         )
-    key_lines: dict[Location, int] = {}
-    value = _construct(node, (), key_lines, first_line)
+    builder = _Builder(first_line)
+    value = builder.build(node, ())
     assert isinstance(value, dict)
-    return value, key_lines
+    return value, builder.key_lines
 
 
-def _construct(node: yaml.Node, here: Location, key_lines: dict[Location, int], first: int) -> Any:
-    """Plain Python data from a YAML node, recording the file line of every key and list item."""
-    if isinstance(node, yaml.MappingNode):
+class _Builder:
+    """Plain Python data from YAML nodes, recording the file line of every key and list item.
+
+    Depth and size are bounded: a recursive alias (`&a [*a]`) or an alias bomb is refused, not followed.
+    """
+
+    MAX_DEPTH = 20
+    MAX_NODES = 5_000
+
+    def __init__(self, first_line: int) -> None:
+        self.first = first_line
+        self.key_lines: dict[Location, int] = {}
+        self.nodes = 0
+
+    def line(self, node: yaml.Node) -> int:
+        return self.first + node.start_mark.line
+
+    def build(self, node: yaml.Node, here: Location) -> Any:
+        self.nodes += 1
+        if len(here) > self.MAX_DEPTH or self.nodes > self.MAX_NODES:
+            raise FrontMatterError(
+                self.line(node),
+                "front matter is nested too deeply or too large",
+                "write plain `field: value` lines without anchors (&) and aliases (*)",
+            )
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, here)
+        if isinstance(node, yaml.SequenceNode):
+            items = []
+            for index, item in enumerate(node.value):
+                self.key_lines[(*here, index)] = self.line(item)
+                items.append(self.build(item, (*here, index)))
+            return items
+        return self.scalar(node)
+
+    def _mapping(self, node: yaml.MappingNode, here: Location) -> dict[str, Any]:
         mapping: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = _scalar(key_node)
-            if not isinstance(key, str | int | float | bool) or key is None:
-                raise FrontMatterError(first + key_node.start_mark.line, "a field name must be text", "")
+            key = self.scalar(key_node)
+            if not isinstance(key, str | int | float | bool):
+                raise FrontMatterError(
+                    self.line(key_node), "a field name must be text", "write `name: value`"
+                )
             name = str(key)
             if name in mapping:
                 raise FrontMatterError(
-                    first + key_node.start_mark.line,
-                    f"field {name!r} appears twice",
-                    "keep one of the two",
+                    self.line(key_node), f"field {name!r} appears twice", "keep one of the two"
                 )
-            key_lines[(*here, name)] = first + key_node.start_mark.line
-            mapping[name] = _construct(value_node, (*here, name), key_lines, first)
+            self.key_lines[(*here, name)] = self.line(key_node)
+            if name in VERBATIM_FIELDS and isinstance(value_node, yaml.ScalarNode):
+                mapping[name] = value_node.value
+            else:
+                mapping[name] = self.build(value_node, (*here, name))
         return mapping
-    if isinstance(node, yaml.SequenceNode):
-        items = []
-        for index, item in enumerate(node.value):
-            key_lines[(*here, index)] = first + item.start_mark.line
-            items.append(_construct(item, (*here, index), key_lines, first))
-        return items
-    return _scalar(node)
 
-
-def _scalar(node: yaml.Node) -> Any:
-    if not isinstance(node, yaml.ScalarNode):
-        raise FrontMatterError(node.start_mark.line + 2, "a field name must be text", "")
-    loader = _Loader("")
-    try:
-        return loader.construct_object(node, deep=True)
-    except yaml.YAMLError as exc:
-        raise FrontMatterError(node.start_mark.line + 2, f"malformed value: {exc}", "") from exc
-    finally:
-        loader.dispose()
+    def scalar(self, node: yaml.Node) -> Any:
+        if not isinstance(node, yaml.ScalarNode):
+            raise FrontMatterError(self.line(node), "a field name must be text", "write `name: value`")
+        loader = _Loader("")
+        try:
+            return loader.construct_object(node, deep=True)
+        except yaml.YAMLError as exc:
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise FrontMatterError(self.line(node), f"malformed value: {problem}", "quote the value") from exc
+        finally:
+            loader.dispose()
 
 
 def _yaml_hint(problem: str) -> str:
+    if "flow sequence" in problem:
+        return "close the list with ']' on the same line"
     if "mapping values are not allowed" in problem:
         return "put quotes around a value that contains ': '"
     if "found character '\\t'" in problem:

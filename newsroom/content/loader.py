@@ -17,6 +17,7 @@ from newsroom.content.body import is_local_asset, scan_body
 from newsroom.content.checks import editorial_warnings
 from newsroom.content.frontmatter import Document, FrontMatterError, decode, parse
 from newsroom.content.models import Newsroom, OriginalMeta, Release, Translation, TranslationMeta
+from newsroom.content.times import TIME_HINT
 from newsroom.diagnostics import Diagnostic, Severity, relative
 
 FOLDER_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-([a-z0-9][a-z0-9-]*)$")
@@ -108,16 +109,16 @@ def _load_folder(folder: Path, files: list[Path], settings: Settings, report: _R
         return None
     original_path = originals[0]
     data, doc = documents[original_path]
-    meta = _validate(OriginalMeta, doc, original_path, report)
-    if meta is None:
-        return None
-    problems_before = len(report.items)
-    _check_vocabulary(meta, doc, original_path, settings, report)
-    _check_assets(meta, doc, original_path, report)
-    if any(d.severity is Severity.ERROR for d in report.items[problems_before:]):
-        return None
-    # a broken translation is reported and left out; the original still loads
+    # translations are checked even when the original is broken, so every file's problems show at once;
+    # a broken translation is reported and left out, and the original still loads
     loaded = {path.stem: _load_translation(path, documents[path][1], report) for path in translations}
+    problems_before = len(report.items)
+    meta = _validate(OriginalMeta, doc, original_path, report)
+    if meta is not None:
+        _check_vocabulary(meta, doc, original_path, settings, report)
+        _check_assets(meta, doc, original_path, report)
+    if meta is None or any(d.severity is Severity.ERROR for d in report.items[problems_before:]):
+        return None
     return Release(
         slug=meta.slug or match.group(4),
         folder=folder,
@@ -177,8 +178,16 @@ def _explain(model: type[BaseModel], error: ErrorDetails, doc: Document) -> tupl
         if "event" in message:
             return doc.line_of(("event",) if "event" in doc.meta else ("kind",)), message, FORMAT_DOC
         return line, message, FORMAT_DOC
+    if loc == ("revision",):
+        return (
+            line,
+            "revision: must be 12 hex digits",
+            "copy the original's revision from `newsroom status --format json`",
+        )
     if loc[-1] == "alt" and kind == "string_too_short":
         return line, f"{where}: image without alt text", "describe what the image shows in `alt:`"
+    if "time zone" in message or "date and time" in message:
+        return line, f"{where}: {message.split('; ')[0]}", TIME_HINT
     if kind in ("string_type", "int_type", "bool_type", "list_type", "model_type", "dict_type"):
         message = f"wrong type: {message.lower()}, got {type(error['input']).__name__}"
     return line, f"{where}: {message}", FORMAT_DOC
