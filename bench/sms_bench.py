@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-import tempfile
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -71,19 +70,21 @@ def bench_compose(
 
 def bench_kannel(settings: Settings, messages: int) -> None:
     sys.path.insert(0, str(REPO))
-    from tests.sms_support import KannelGateway, kannel_available, settings_for_gateway
+    from tests.sms_support import settings_for_gateway
+    from tests.support.kannel import KannelGateway, kannel_missing
 
-    if not kannel_available():
-        print("kannel: skipped (apt-get install kannel kannel-extras)")
+    if kannel_missing():
+        print(f"kannel: skipped ({kannel_missing()})")
         return
     release = load_newsroom(settings).by_slug("new-york-experience")
     texts = {language: compose_alert(release, language, settings).text for language in ("en", "ru")}
-    with tempfile.TemporaryDirectory(prefix="sms-bench-") as folder, KannelGateway(Path(folder)) as gateway:
+    # Kannel logs at "info": at "debug" it writes several lines per message.
+    with KannelGateway("http://127.0.0.1:9/sms/inbound", log_level=1) as gateway:
         fast = settings_for_gateway(settings, gateway, messages_per_second=1_000_000)
         with KannelSms(fast, password=gateway.password) as transport:
             for number in range(WARM_UP):  # first connections and Kannel's queues warm up untimed
                 transport.send(f"+1518555{number:04d}", "warm-up", f"warm-{number}")
-        gateway.wait_for_messages(WARM_UP)
+        _wait_until_shown(gateway, WARM_UP)
         started = time.perf_counter()
         with KannelSms(fast, password=gateway.password) as transport:
             for number in range(messages):
@@ -92,7 +93,7 @@ def bench_kannel(settings: Settings, messages: int) -> None:
                 if not outcome.accepted:
                     raise SystemExit(f"message {number} was not accepted: {outcome.detail}")
         accepted = time.perf_counter() - started
-        gateway.wait_for_messages(WARM_UP + messages, timeout=max(60.0, messages / 20))
+        _wait_until_shown(gateway, WARM_UP + messages, timeout=max(60.0, messages / 20))
         arrived = time.perf_counter() - started
     print(
         f"kannel sendsms accepted: {messages / accepted:10,.0f} messages/s ({messages:,} in {accepted:.2f} s)"
@@ -100,6 +101,16 @@ def bench_kannel(settings: Settings, messages: int) -> None:
     print(
         f"kannel to fakesmsc:      {messages / arrived:10,.0f} messages/s (all arrived after {arrived:.2f} s)"
     )
+
+
+def _wait_until_shown(gateway: object, count: int, timeout: float = 60.0) -> None:
+    from tests.sms_support import handset_messages
+
+    deadline = time.monotonic() + timeout
+    while len(handset_messages(gateway.phone_inbox)) < count:  # type: ignore[attr-defined]
+        if time.monotonic() > deadline:
+            raise SystemExit(f"only {len(handset_messages(gateway.phone_inbox))} of {count} arrived")  # type: ignore[attr-defined]
+        time.sleep(0.05)
 
 
 def main() -> None:

@@ -2,146 +2,59 @@
 
 from __future__ import annotations
 
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from itertools import pairwise
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from newsroom.config import Settings
 from newsroom.content.loader import load_newsroom
-from newsroom.delivery.kannel import KannelConfigError, KannelSms, reply_headers
+from newsroom.delivery.kannel import (
+    KannelConfigError,
+    KannelSms,
+    parse_delivery_report,
+    reply_headers,
+)
 from newsroom.delivery.sms_keywords import parse_inbound, reply_for
 from newsroom.delivery.sms_transport import SendStatus
 from newsroom.delivery.throttle import TokenBucket
 from newsroom.render.sms import compose_alert
-from tests.sms_support import KannelGateway, free_port, kannel_available, settings_for_gateway
+from tests.sms_support import HandsetMessage, settings_for_gateway, wait_for_handset
+from tests.support.kannel import KannelGateway, kannel_missing
 
 pytestmark = [
     pytest.mark.kannel,
-    pytest.mark.skipif(not kannel_available(), reason="needs Debian's kannel and kannel-extras"),
+    pytest.mark.skipif(kannel_missing() is not None, reason=str(kannel_missing())),
 ]
 PHONE = "+15185550100"
 
 
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KannelGateway]:
-    with KannelGateway(tmp_path_factory.mktemp("kannel")) as running:
-        yield running
-
-
-def _arrivals(gateway: KannelGateway, before: int, count: int) -> list:  # type: ignore[type-arg]
-    return gateway.wait_for_messages(before + count)[before:]
-
-
-def test_a_russian_alert_arrives_intact(gateway: KannelGateway, sample_settings: Settings) -> None:
-    settings = settings_for_gateway(sample_settings, gateway)
-    release = load_newsroom(settings).by_slug("new-york-experience")
-    alert = compose_alert(release, "ru", settings)
-    assert alert.is_ucs2 and alert.count.segments == 2
-    before = len(gateway.received())
-    with KannelSms(settings, password=gateway.password) as transport:
-        outcome = transport.send(PHONE, alert.text, "delivery-ru-1")
-    assert outcome.status is SendStatus.ACCEPTED, outcome
-    (arrived,) = _arrivals(gateway, before, 1)
-    assert (arrived.sender, arrived.receiver, arrived.text) == ("12345", PHONE, alert.text)
-    assert arrived.parts == alert.count.segments  # our count is the network's count
-
-
-def test_gsm7_alerts_in_every_latin_language_arrive_intact(
-    gateway: KannelGateway, sample_settings: Settings
-) -> None:
-    settings = settings_for_gateway(sample_settings, gateway)
-    release = load_newsroom(settings).by_slug("health-flu-clinics")
-    alerts = [compose_alert(release, language, settings) for language in ("en", "es", "ht")]
-    alerts.append(compose_alert(release, "zh", settings))
-    before = len(gateway.received())
-    with KannelSms(settings, password=gateway.password) as transport:
-        for number, alert in enumerate(alerts):
-            assert transport.send(f"+1518555020{number}", alert.text, f"flu-{number}").accepted
-    arrived = {m.receiver: m for m in _arrivals(gateway, before, len(alerts))}
-    for number, alert in enumerate(alerts):
-        message = arrived[f"+1518555020{number}"]
-        assert message.text == alert.text
-        assert message.parts == alert.count.segments
-
-
-def test_the_throttle_paces_sends_to_the_configured_rate(
-    gateway: KannelGateway, sample_settings: Settings
-) -> None:
-    rate, total = 25, 60
-    settings = settings_for_gateway(sample_settings, gateway, messages_per_second=rate)
-    before = len(gateway.received())
-    with KannelSms(settings, password=gateway.password) as transport:
-        for number in range(total):
-            assert transport.send(
-                f"+1518555{number:04d}", f"Paced message {number}", f"pace-{number}"
-            ).accepted
-        bucket = transport.bucket
-    assert bucket.rate == rate
-    assert bucket.granted == total
-    assert bucket.most_in_any_second() == rate  # never more than the rate in any one second...
-    span = max(bucket.grant_times) - min(bucket.grant_times)
-    assert span >= (total - 1) / rate - 1e-6  # ...so 60 messages take at least 59/25 s of slots
-    assert sorted(m.text for m in _arrivals(gateway, before, total)) == sorted(
-        f"Paced message {n}" for n in range(total)
-    )
-
-
-def test_wrong_password_stops_the_run_instead_of_failing_subscribers(
-    gateway: KannelGateway, sample_settings: Settings
-) -> None:
-    settings = settings_for_gateway(sample_settings, gateway)
-    with (
-        KannelSms(settings, password="wrong") as transport,
-        pytest.raises(KannelConfigError, match="PASSWORD"),
-    ):
-        transport.send(PHONE, "hello", "bad-login")
-
-
-def test_a_rejected_number_is_permanent(gateway: KannelGateway, sample_settings: Settings) -> None:
-    settings = settings_for_gateway(sample_settings, gateway)
-    with KannelSms(settings, password=gateway.password) as transport:
-        outcome = transport.send("", "hello", "no-number")
-    assert outcome.status is SendStatus.PERMANENT
-    assert "receiver" in outcome.detail
-
-
-def test_a_gateway_that_is_down_is_temporary(sample_settings: Settings) -> None:
-    port = free_port()  # nothing listens here
-    settings = settings_for_gateway(sample_settings, None, url=f"http://127.0.0.1:{port}/cgi-bin/sendsms")
-    with KannelSms(settings, password="x", bucket=TokenBucket(1000)) as transport:
-        outcome = transport.send(PHONE, "hello", "down-1")
-    assert outcome.status is SendStatus.TEMPORARY
-    assert "refused" in outcome.detail.lower()
-
-
-def test_dlr_url_points_back_to_the_web_app(sample_settings: Settings) -> None:
-    transport = KannelSms(sample_settings, password="secret")
-    query = parse_qs(transport.query(PHONE, "Привет", "delivery-42"))
-    assert query["coding"] == ["2"] and query["charset"] == ["UTF-8"]
-    assert query["from"] == ["12345"] and query["to"] == [PHONE]
-    assert query["dlr-url"] == ["https://news.example.gov/sms/dlr?ref=delivery-42&status=%d&answer=%A&at=%T"]
-    assert parse_qs(transport.query(PHONE, "Hello £5", "d"))["coding"] == ["0"]
-
-
-class _Inbound(BaseHTTPRequestHandler):
-    """Stands in for the web app's /sms/inbound: replies with the keyword reply as the body."""
+class _App(BaseHTTPRequestHandler):
+    """Stands in for the web app: /sms/inbound answers keywords, /sms/dlr records delivery reports."""
 
     settings: Settings
-    seen: list[dict[str, str]]
+    inbound: list[dict[str, str]]
+    reports: list[dict[str, str]]
 
     def do_GET(self) -> None:
-        query = {key: values[0] for key, values in parse_qs(urlsplit(self.path).query).items()}
-        self.seen.append(query)
-        reply = reply_for(parse_inbound(query.get("text", ""), self.settings), None, self.settings)
-        body = reply.encode("utf-8")
+        url = urlsplit(self.path)
+        query = {key: values[0] for key, values in parse_qs(url.query).items()}
+        body = b""
+        headers: dict[str, str] = {"Content-Type": "text/plain"}
+        if url.path == "/sms/inbound":
+            self.inbound.append(query)
+            reply = reply_for(parse_inbound(query.get("text", ""), self.settings), None, self.settings)
+            body, headers = reply.encode("utf-8"), reply_headers(reply)
+        elif url.path == "/sms/dlr":
+            self.reports.append(query)
         self.send_response(200)
-        for name, value in reply_headers(reply).items():
+        for name, value in {**headers, "Content-Length": str(len(body))}.items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
 
@@ -149,25 +62,155 @@ class _Inbound(BaseHTTPRequestHandler):
         pass
 
 
-def test_stop_in_russian_from_a_phone_gets_the_russian_confirmation(
-    tmp_path: Path, sample_settings: Settings
-) -> None:
-    seen: list[dict[str, str]] = []
-    handler = type("Handler", (_Inbound,), {"settings": sample_settings, "seen": seen})
+@pytest.fixture(scope="module")
+def app() -> Iterator[type[_App]]:
+    handler = type("App", (_App,), {"inbound": [], "reports": []})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    handler.base_url = f"http://127.0.0.1:{server.server_address[1]}"  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/sms/inbound"
-        with KannelGateway(tmp_path / "kannel", inbound_url=url) as gateway:
-            gateway.phone_sends("+15185550177", "СТОП")
-            (reply,) = gateway.wait_for_messages(1)
-    finally:
-        server.shutdown()
-        server.server_close()
-    assert seen[0]["text"] == "СТОП" and seen[0]["sender"] == "+15185550177"
-    assert reply.receiver == "+15185550177"
+    yield handler
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def gateway(app: type[_App]) -> Iterator[KannelGateway]:
+    with KannelGateway(f"{app.base_url}/sms/inbound") as running:  # type: ignore[attr-defined]
+        yield running
+
+
+@pytest.fixture
+def settings(sample_settings: Settings, gateway: KannelGateway, app: type[_App]) -> Settings:
+    configured = settings_for_gateway(sample_settings, gateway, base_url=app.base_url)  # type: ignore[attr-defined]
+    app.settings = configured
+    return configured
+
+
+def _shown_to(number: str, count: int, gateway: KannelGateway) -> list[HandsetMessage]:
+    shown = wait_for_handset(gateway, lambda all_: len([m for m in all_ if m.receiver == number]) >= count)
+    return [m for m in shown if m.receiver == number]
+
+
+def test_a_russian_alert_arrives_intact(gateway: KannelGateway, settings: Settings) -> None:
+    alert = compose_alert(load_newsroom(settings).by_slug("new-york-experience"), "ru", settings)
+    assert alert.is_ucs2 and alert.count.segments == 2
+    with KannelSms(settings, password=gateway.password) as transport:
+        outcome = transport.send("+15185550101", alert.text, "delivery-ru-1")
+    assert outcome.status is SendStatus.ACCEPTED, outcome
+    (arrived,) = _shown_to("+15185550101", 1, gateway)
+    assert arrived.text == alert.text
+    assert arrived.text.endswith("/\nДля отписки ответьте STOP")
+    assert arrived.parts == alert.count.segments  # our segment count is the network's
+
+
+def test_alerts_in_every_language_arrive_intact(gateway: KannelGateway, settings: Settings) -> None:
+    release = load_newsroom(settings).by_slug("health-flu-clinics")
+    alerts = {
+        f"+1518555020{n}": compose_alert(release, code, settings)
+        for n, code in enumerate(settings.language_codes)
+    }
+    with KannelSms(settings, password=gateway.password) as transport:
+        for number, alert in alerts.items():
+            assert transport.send(number, alert.text, f"flu-{number[1:]}").accepted
+    for number, alert in alerts.items():
+        (arrived,) = _shown_to(number, 1, gateway)
+        assert (arrived.sender, arrived.text, arrived.parts) == ("12345", alert.text, alert.count.segments)
+
+
+def test_the_throttle_paces_sends_to_the_configured_rate(
+    gateway: KannelGateway, sample_settings: Settings
+) -> None:
+    rate, total = 25, 60
+    settings = settings_for_gateway(sample_settings, gateway, messages_per_second=rate)
+    with KannelSms(settings, password=gateway.password) as transport:
+        for n in range(total):
+            assert transport.send(f"+1518556{n:04d}", f"Paced message {n}", f"pace-{n}").accepted
+        bucket = transport.bucket
+    assert (bucket.rate, bucket.granted) == (rate, total)  # every message went through the bucket
+    assert bucket.most_in_any_second() <= rate  # never more than the rate in any one second
+    times = list(bucket.grant_times)
+    assert min(b - a for a, b in pairwise(times)) >= 1 / rate - 1e-9
+    assert bucket.waited > 0  # Kannel answers faster than 25/s: the bucket did hold sends back
+    shown = wait_for_handset(gateway, lambda all_: sum(m.text.startswith("Paced") for m in all_) >= total)
+    assert sorted(m.text for m in shown if m.text.startswith("Paced")) == sorted(
+        f"Paced message {n}" for n in range(total)
+    )
+
+
+def test_delivery_reports_come_back_to_the_web_app(
+    gateway: KannelGateway, settings: Settings, app: type[_App]
+) -> None:
+    with KannelSms(settings, password=gateway.password) as transport:
+        assert transport.send("+15185550111", "Report back", "delivery-77").accepted
+    wait_for_handset(gateway, lambda all_: any(m.receiver == "+15185550111" for m in all_))
+    reports = _wait_for_reports(app, "delivery-77", 2)
+    states = {parse_delivery_report(query).state for query in reports}
+    assert states == {"accepted", "delivered"}  # the fake SMSC acknowledges, then "delivers"
+
+
+def _wait_for_reports(app: type[_App], ref: str, count: int) -> list[dict[str, str]]:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        found = [r for r in app.reports if r.get("ref") == ref]
+        if len(found) >= count:
+            return found
+        time.sleep(0.05)
+    raise TimeoutError(f"delivery reports: {app.reports}")
+
+
+def test_wrong_password_stops_the_run_instead_of_failing_subscribers(
+    gateway: KannelGateway, settings: Settings
+) -> None:
+    with (
+        KannelSms(settings, password="wrong") as transport,
+        pytest.raises(KannelConfigError, match="PASSWORD"),
+    ):
+        transport.send(PHONE, "hello", "bad-login")
+
+
+def test_a_rejected_number_is_permanent(gateway: KannelGateway, settings: Settings) -> None:
+    with KannelSms(settings, password=gateway.password) as transport:
+        outcome = transport.send("", "hello", "no-number")
+    assert outcome.status is SendStatus.PERMANENT
+    assert "receiver" in outcome.detail
+
+
+def test_a_gateway_that_is_down_is_temporary(sample_settings: Settings) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = settings_for_gateway(sample_settings, None, url=f"http://127.0.0.1:{port}/cgi-bin/sendsms")
+    with KannelSms(settings, password="x", bucket=TokenBucket(1000)) as transport:
+        outcome = transport.send(PHONE, "hello", "down-1")
+    assert outcome.status is SendStatus.TEMPORARY
+    assert "refused" in outcome.detail.lower()
+
+
+def test_stop_in_russian_from_a_phone_gets_the_russian_confirmation(
+    gateway: KannelGateway, settings: Settings, app: type[_App]
+) -> None:
+    gateway.send_from_phone("+15185550177", "12345", "СТОП")
+    (reply,) = _shown_to("+15185550177", 1, gateway)
+    assert {"from": "+15185550177", "text": "СТОП"}.items() <= app.inbound[-1].items()
     assert (
         reply.text
         == "State News: вы отписались и больше не получите сообщений. Чтобы вернуться, ответьте START."
     )
+
+
+def test_help_from_a_phone_gets_the_english_help(gateway: KannelGateway, settings: Settings) -> None:
+    gateway.send_from_phone("+15185550178", "12345", "help")
+    (reply,) = _shown_to("+15185550178", 1, gateway)
+    assert reply.text == (
+        "State News: news alerts. Help: news.example.gov. Msg & data rates may apply. Reply STOP to end."
+    )
+
+
+def test_dlr_url_and_coding_in_the_sendsms_query(sample_settings: Settings) -> None:
+    transport = KannelSms(sample_settings, password="secret")
+    query = parse_qs(transport.query(PHONE, "Привет", "delivery-42"))
+    assert query["coding"] == ["2"] and query["charset"] == ["UTF-8"]
+    assert query["from"] == ["12345"] and query["to"] == [PHONE]
+    assert query["dlr-url"] == ["https://news.example.gov/sms/dlr?ref=delivery-42&status=%d&answer=%A&at=%T"]
+    assert parse_qs(transport.query(PHONE, "Hello £5", "d"))["coding"] == ["0"]

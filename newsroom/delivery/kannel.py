@@ -17,6 +17,8 @@
 from __future__ import annotations
 
 import http.client
+from collections.abc import Mapping
+from dataclasses import dataclass
 from types import TracebackType
 from urllib.parse import urlencode, urlsplit
 
@@ -27,8 +29,10 @@ from newsroom.delivery.throttle import TokenBucket
 from newsroom.errors import DeliveryError
 from newsroom.render import urls
 
-# Reports we ask for: 1 delivered to the phone, 2 not delivered, 16 rejected by the SMSC.
-DLR_MASK = 19
+# Reports we ask for: 1 delivered to the phone, 2 not delivered, 8 taken by the SMSC, 16 rejected by
+# it (4, "buffered", is left out: it only says the network is still trying).
+DLR_MASK = 27
+DLR_STATES = {1: "delivered", 2: "undelivered", 4: "buffered", 8: "accepted", 16: "rejected"}
 # Kannel fills these in when it calls the dlr-url: %d report type, %A SMSC answer, %T time.
 DLR_FIELDS = "&status=%d&answer=%A&at=%T"
 # A dropped keep-alive connection before any answer: the request never reached Kannel.
@@ -43,6 +47,31 @@ def reply_headers(text: str) -> dict[str, str]:
     `accept-x-kannel-headers = true`.
     """
     return {"Content-Type": "text/plain; charset=utf-8", "X-Kannel-Coding": "0" if is_gsm7(text) else "2"}
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """What Kannel's call to the dlr-url says about one message."""
+
+    ref: str
+    state: str  # delivered | undelivered | buffered | accepted | rejected
+    answer: str  # the SMSC's own words, e.g. "ACK/" or an error code
+    at: str  # Kannel's timestamp (unix seconds), as given
+
+    @property
+    def final(self) -> bool:
+        """Delivered, undelivered or rejected: nothing more will come for this message."""
+        return self.state in ("delivered", "undelivered", "rejected")
+
+
+def parse_delivery_report(query: Mapping[str, str]) -> DeliveryReport:
+    """The query of a dlr-url call (`ref`, `status`, `answer`, `at`); ValueError when malformed."""
+    ref = check_ref(query.get("ref", ""))
+    try:
+        state = DLR_STATES[int(query.get("status", ""))]
+    except (ValueError, KeyError) as exc:
+        raise ValueError(f"delivery report for {ref}: unknown status {query.get('status')!r}") from exc
+    return DeliveryReport(ref, state, query.get("answer", ""), query.get("at", ""))
 
 
 class KannelConfigError(DeliveryError):
