@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from newsroom import build
+from newsroom import build, cli_subscribers
 from newsroom.config import Settings, find_root, load_settings, read_settings
 from newsroom.content.times import parse_zoned, resolve_now
 from newsroom.diagnostics import Diagnostic, errors, to_json, warnings
@@ -205,6 +205,10 @@ def publish(
     run = build.publish(settings, now_for(now), strict=strict)
     for summary in run.summaries:
         console.print(summary, markup=False)
+
+
+# Subscribers and delivery (newsroom/cli_subscribers.py): `newsroom subscribers ...`, `newsroom deliver`.
+cli_subscribers.register(app, NewsroomTyper)
 
 
 def main() -> None:
