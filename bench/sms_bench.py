@@ -22,7 +22,8 @@ from pathlib import Path
 from newsroom.config import Settings, load_settings
 from newsroom.content.loader import load_newsroom
 from newsroom.content.models import Release
-from newsroom.delivery.kannel import KannelSms
+from newsroom.delivery.base import OutgoingSms, Sent
+from newsroom.delivery.kannel import KannelTransport
 from newsroom.gate import gate
 from newsroom.render.sms import SmsAlert, alerts_by_language, compose_alert
 
@@ -81,17 +82,19 @@ def bench_kannel(settings: Settings, messages: int) -> None:
     # Kannel logs at "info": at "debug" it writes several lines per message.
     with KannelGateway("http://127.0.0.1:9/sms/inbound", log_level=1) as gateway:
         fast = settings_for_gateway(settings, gateway, messages_per_second=1_000_000)
-        with KannelSms(fast, password=gateway.password) as transport:
+        with KannelTransport(fast, password=gateway.password) as transport:
             for number in range(WARM_UP):  # first connections and Kannel's queues warm up untimed
-                transport.send(f"+1518555{number:04d}", "warm-up", f"warm-{number}")
+                transport.send(OutgoingSms(f"+1518555{number:04d}", "warm-up"), f"warm-{number}")
         _wait_until_shown(gateway, WARM_UP)
         started = time.perf_counter()
-        with KannelSms(fast, password=gateway.password) as transport:
+        with KannelTransport(fast, password=gateway.password) as transport:
             for number in range(messages):
                 language = "ru" if number % 4 == 0 else "en"
-                outcome = transport.send(f"+1518{5550000 + number:07d}", texts[language], f"bench-{number}")
-                if not outcome.accepted:
-                    raise SystemExit(f"message {number} was not accepted: {outcome.detail}")
+                outcome = transport.send(
+                    OutgoingSms(f"+1518{5550000 + number:07d}", texts[language]), f"b-{number}"
+                )
+                if not isinstance(outcome, Sent):
+                    raise SystemExit(f"message {number} was not accepted: {outcome}")
         accepted = time.perf_counter() - started
         _wait_until_shown(gateway, WARM_UP + messages, timeout=max(60.0, messages / 20))
         arrived = time.perf_counter() - started

@@ -209,3 +209,11 @@ def test_a_translation_without_sms_text_is_checked_with_its_own_opt_out(sample_r
         d for d in load_newsroom(load_settings(sample_root, environ={})).diagnostics if "SMS" in d.message
     ]
     assert [Path(d.path).name for d in warnings] == ["es.md"]
+
+
+def test_check_and_sender_read_the_same_opt_out_line(sample_settings: Settings) -> None:
+    from newsroom.render.sms import opt_out
+
+    lines = {language: opt_out(language) for language in sample_settings.language_codes}
+    assert lines == {language: opt_out_line(language) for language in sample_settings.language_codes}
+    assert len(set(lines.values())) == len(lines)  # really translated, every one
