@@ -13,6 +13,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+_ROUNDING = 1e-9  # seconds
+
 
 class TokenBucket:
     def __init__(
@@ -43,11 +45,11 @@ class TokenBucket:
         """Take one token, sleeping until it is due; returns the time (bucket clock) it was granted."""
         with self._lock:
             now = self._clock()
-            due = (
-                now
-                if self._next_free is None
-                else max(now, self._next_free - (self.burst - 1) * self.interval)
-            )
+            due = now
+            if self._next_free is not None:
+                due = max(now, self._next_free - (self.burst - 1) * self.interval)
+                if due - now < _ROUNDING:  # float noise from the subtraction, not a real wait
+                    due = now
             self._next_free = max(self._next_free or due, due) + self.interval
             self.granted += 1
             self.grant_times.append(due)
