@@ -1,10 +1,13 @@
-"""SMS benchmark: `python -m bench.sms_bench [--subscribers N] [--messages M] [--no-kannel]`.
+"""SMS benchmark: `python -m bench.sms_bench [--quick] [--subscribers N] [--messages M] [--no-kannel]`.
 
 1. Composition for 100,000 synthetic subscribers across the six languages, two ways: composing
    each subscriber's alert (the baseline a naive notifier would do) and composing once per
    (release, language) then looking it up per subscriber (what newsroom does). Prints both rates
    and the ratio, plus the segments the fan-out would cost.
-2. Messages/s through a real Kannel (bearerbox + smsbox on loopback) to fakesmsc, for 2,000
+2. Queueing in SQLite: one alert planned for 100,000 SMS subscribers (deliveries/s), then the
+   delivery worker claiming, building (composed alert per subscriber language) and recording
+   20,000 of them into a transport that only counts (so this is newsroom's own speed).
+3. Messages/s through a real Kannel (bearerbox + smsbox on loopback) to fakesmsc, for 2,000
    messages: how fast smsbox accepts them over one keep-alive connection, and how fast they reach
    the handset. The throttle is set far above that, so this is the gateway's own capacity.
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import random
 import sys
+import tempfile
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -116,15 +120,80 @@ def _wait_until_shown(gateway: object, count: int, timeout: float = 60.0) -> Non
         time.sleep(0.05)
 
 
+class CountingTransport:
+    """Takes every message and counts it: the worker's own speed, without a gateway's."""
+
+    name = "counting"
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def open(self) -> None:
+        pass
+
+    def send(self, message: object, reference: str) -> Sent:
+        self.count += 1
+        return Sent()
+
+    def close(self) -> None:
+        pass
+
+
+def bench_queue(settings: Settings, subscribers: list[tuple[str, str]], deliver_count: int) -> None:
+    from newsroom.delivery.sms_alerts import plan_sms_alert
+    from newsroom.delivery.worker import deliver
+    from newsroom.subscribers import store
+    from newsroom.subscribers.db import engine_for, migrate
+    from newsroom.subscribers.store import Subscription
+
+    release = gate(load_newsroom(settings), NOW).by_slug("new-york-experience")
+    with tempfile.TemporaryDirectory(prefix="sms-bench-") as folder:
+        url = f"sqlite:///{folder}/newsroom.db"
+        local = Settings(
+            settings.root,
+            settings.file.model_copy(
+                update={"database": settings.file.database.model_copy(update={"url": url})}
+            ),
+        )
+        engine = engine_for(url)
+        migrate(engine)
+        with engine.begin() as conn:
+            for number, language in subscribers:
+                subscriber = store.insert_subscriber(
+                    conn, email=None, phone=number, language=language, status="active", now=NOW
+                )
+                store.set_subscription(conn, subscriber, Subscription("sms", "immediate", ()))
+        started = time.perf_counter()
+        with engine.begin() as conn:
+            planned = plan_sms_alert(conn, local, release, NOW)
+        queued = time.perf_counter() - started
+        sink = CountingTransport()
+        report = deliver(local, NOW, engine=engine, transports={"sms": sink}, limit=deliver_count)
+        engine.dispose()
+    print(
+        f"queue one alert (SQLite):   {planned / queued:12,.0f} deliveries/s ({planned:,} in {queued:.2f} s)"
+    )
+    print(
+        f"worker build + record:      {report.rate:12,.0f} messages/s "
+        f"({report.sent:,} in {report.seconds:.2f} s, batches of {local.delivery.batch_size})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke run: 10,000 subscribers, 200 messages")
     parser.add_argument("--subscribers", type=int, default=100_000)
     parser.add_argument("--messages", type=int, default=2_000)
+    parser.add_argument("--deliver", type=int, default=20_000)
     parser.add_argument("--no-kannel", action="store_true")
     options = parser.parse_args()
+    if options.quick:
+        options.subscribers, options.messages, options.deliver = 10_000, 200, 2_000
     settings = load_settings(REPO, environ={})
     published = gate(load_newsroom(settings), NOW)
-    bench_compose(settings, published.releases, synthetic_subscribers(options.subscribers))
+    subscribers = synthetic_subscribers(options.subscribers)
+    bench_compose(settings, published.releases, subscribers)
+    bench_queue(settings, subscribers, options.deliver)
     if not options.no_kannel:
         bench_kannel(settings, options.messages)
 
