@@ -217,3 +217,19 @@ def test_check_and_sender_read_the_same_opt_out_line(sample_settings: Settings) 
     lines = {language: opt_out(language) for language in sample_settings.language_codes}
     assert lines == {language: opt_out_line(language) for language in sample_settings.language_codes}
     assert len(set(lines.values())) == len(lines)  # really translated, every one
+
+
+def test_chinese_prefers_a_cut_at_punctuation_to_one_inside_a_word() -> None:
+    clause = "全州将开设免费流感疫苗接种点" * 5  # 70 characters, then a comma
+    text = clause + "，" + "欢迎所有居民前往附近的接种点接种疫苗" * 4
+    cut, _ = fit_text(text, LINK, opt_out_line("zh"), 2)
+    assert cut == clause + "…"  # not 15 characters further, inside a word
+    # ...but a comma that would lose most of the room is not worth it: cut between ideographs
+    short_clause = "卫生局宣布，" + "欢迎所有居民前往附近的接种点接种疫苗" * 6
+    cut, _ = fit_text(short_clause, LINK, opt_out_line("zh"), 2)
+    assert len(cut) > 60 and short_clause.startswith(cut[:-1])
+
+
+def test_nothing_but_punctuation_is_never_an_alert() -> None:
+    with pytest.raises(RenderError):
+        fit_text("— " + "Словосочетаниекотороеневлезаетникуда" * 3, LINK + "x" * 20, opt_out_line("ru"), 1)

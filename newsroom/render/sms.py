@@ -87,27 +87,46 @@ def compose_alert(release: Release, language: str, settings: Settings) -> SmsAle
 
 
 def fit_text(text: str, link: str, opt_out: str, budget: int) -> tuple[str, bool]:
-    """The text, or its longest word-boundary prefix plus an ellipsis, that fits in `budget` segments."""
+    """The text, or its longest word-boundary prefix plus an ellipsis, that fits in `budget` segments.
+
+    Word boundaries are spaces and, in Chinese, punctuation. Chinese without punctuation in reach
+    may also be cut between two ideographs, but only when the cut at punctuation would lose more
+    than a third of what fits (a clause is rarely longer).
+    """
     text = clean_text(text)
     if count_segments(assemble(text, link, opt_out)).segments <= budget:
         return text, False
-    for end in reversed(_word_ends(text)):
-        candidate = _with_ellipsis(text[:end], link, opt_out)
-        if count_segments(assemble(candidate, link, opt_out)).segments <= budget:
-            return candidate, True
+    at_word = _longest_fit(text, _word_ends(text), link, opt_out, budget)
+    at_ideograph = _longest_fit(text, _ideograph_ends(text), link, opt_out, budget)
+    if at_word and (not at_ideograph or len(at_word) * 3 >= len(at_ideograph) * 2):
+        return at_word, True
+    if at_ideograph:
+        return at_ideograph, True
     raise RenderError(
         f"an SMS alert cannot fit even one word of {text[:40]!r} with its link and opt-out line in "
         f"{budget} segment(s) (fix: raise sms.segment_budget in newsroom.toml)"
     )
 
 
+def _longest_fit(text: str, ends: list[int], link: str, opt_out: str, budget: int) -> str:
+    """The longest `text[:end]` + ellipsis that fits, for `end` in `ends`; "" if none does."""
+    for end in reversed(ends):
+        candidate = _with_ellipsis(text[:end], link, opt_out)
+        if candidate and count_segments(assemble(candidate, link, opt_out)).segments <= budget:
+            return candidate
+    return ""
+
+
 def _word_ends(text: str) -> list[int]:
-    """Where the text may be cut, ascending: before spaces, after CJK punctuation, between ideographs."""
+    """Where a word ends, ascending: before a space, after Chinese punctuation."""
     ends = {i for i, ch in enumerate(text) if ch.isspace() and i > 0}
     ends |= {i + 1 for i, ch in enumerate(text[:-1]) if ch in _CJK_BREAK_AFTER}
-    # Chinese has no spaces: every ideograph is a word or part of one; a cut between two is readable.
-    ends |= {i + 1 for i in range(len(text) - 1) if _is_ideograph(text[i]) and _is_ideograph(text[i + 1])}
     return sorted(ends)
+
+
+def _ideograph_ends(text: str) -> list[int]:
+    """Between two ideographs: Chinese has no spaces, and each ideograph is a word or part of one."""
+    return [i + 1 for i in range(len(text) - 1) if _is_ideograph(text[i]) and _is_ideograph(text[i + 1])]
 
 
 def _is_ideograph(ch: str) -> bool:
@@ -115,7 +134,10 @@ def _is_ideograph(ch: str) -> bool:
 
 
 def _with_ellipsis(prefix: str, link: str, opt_out: str) -> str:
+    """The prefix, without trailing punctuation, plus an ellipsis; "" when no word is left."""
     prefix = prefix.rstrip().rstrip(_TRAILING).rstrip()
+    if not prefix:
+        return ""
     # "..." keeps a GSM-7 message GSM-7; "…" is one character where UCS-2 is needed anyway.
     return prefix + ("..." if is_gsm7(prefix + link + opt_out) else "…")
 
