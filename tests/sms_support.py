@@ -7,12 +7,16 @@ the phone shows with what was sent, and count the parts the network carried.
 
 from __future__ import annotations
 
+import threading
 import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 from newsroom.config import Settings
+from newsroom.delivery.kannel import reply_headers
 from tests.support.kannel import KannelGateway, PhoneMessage
 
 
@@ -98,3 +102,57 @@ def _concatenation(udh: bytes) -> tuple[int, int, int]:
             return value[0] << 8 | value[1], value[2], value[3]
         index += 2 + length
     raise ValueError(f"no concatenation element in UDH {udh.hex()}")
+
+
+class StandInWebApp:
+    """A loopback HTTP server in place of the web app's SMS endpoints (the real one is newsroom/web/).
+
+    /sms/inbound (Kannel's sms-service get-url): `answer(query)` gives the reply text, sent back as
+    the body with `reply_headers`; /sms/dlr (Kannel's delivery reports): kept in `reports`.
+    """
+
+    def __init__(self, answer: Callable[[dict[str, str]], str]) -> None:
+        self.answer = answer
+        self.inbound: list[dict[str, str]] = []
+        self.reports: list[dict[str, str]] = []
+        app = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                url = urlsplit(self.path)
+                query = {key: values[0] for key, values in parse_qs(url.query).items()}
+                body, headers = b"", {"Content-Type": "text/plain"}
+                if url.path == "/sms/inbound":
+                    app.inbound.append(query)
+                    reply = app.answer(query)
+                    body, headers = reply.encode("utf-8"), reply_headers(reply)
+                elif url.path == "/sms/dlr":
+                    app.reports.append(query)
+                self.send_response(200)
+                for name, value in {**headers, "Content-Length": str(len(body))}.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> StandInWebApp:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def wait_for_reports(self, reference: str, count: int, timeout: float = 20) -> list[dict[str, str]]:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [report for report in self.reports if report.get("ref") == reference]
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)

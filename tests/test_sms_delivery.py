@@ -15,12 +15,13 @@ from newsroom.content.loader import load_newsroom
 from newsroom.delivery.kannel import KannelTransport
 from newsroom.delivery.messages import BuildContext, Notification, Recipient
 from newsroom.delivery.sms_alerts import plan_sms_alert
+from newsroom.delivery.sms_inbound import handle_inbound
 from newsroom.delivery.worker import deliver
 from newsroom.errors import RenderError
-from newsroom.render.sms import build_sms_alert, compose_alert
-from newsroom.subscribers import actions
+from newsroom.render.sms import build_sms_alert, compose_alert, reply_text
+from newsroom.subscribers import actions, store
 from newsroom.subscribers.store import Subscription
-from tests.sms_support import settings_for_gateway, wait_for_handset
+from tests.sms_support import StandInWebApp, settings_for_gateway, wait_for_handset
 from tests.support.kannel import KannelGateway, kannel_missing
 
 pytest_plugins = ["tests.support.delivery_fixtures"]
@@ -129,3 +130,29 @@ def test_alerts_reach_phones_through_kannel(db_settings: Settings, engine: Engin
     assert {m.receiver: m.text for m in shown} == {
         number: compose_alert(release, language, settings).text for number, language in people.items()
     }
+
+
+@pytest.mark.kannel
+@pytest.mark.skipif(kannel_missing() is not None, reason=str(kannel_missing()))
+def test_stop_from_a_phone_unsubscribes_and_the_reply_arrives(db_settings: Settings, engine: Engine) -> None:
+    people = add_sms_subscribers(engine, db_settings)
+    russian = next(number for number, language in people.items() if language == "ru")
+
+    def answer(query: dict[str, str]) -> str:
+        with engine.begin() as conn:
+            return handle_inbound(conn, db_settings, sender=query["from"], text=query["text"], now=DAY).reply
+
+    with StandInWebApp(answer) as app, KannelGateway(f"{app.base_url}/sms/inbound") as gateway:
+        gateway.send_from_phone(russian, "12345", "Стоп")
+        (reply,) = wait_for_handset(gateway, lambda shown: any(m.receiver == russian for m in shown))
+    assert reply.text == reply_text("stop", "ru", db_settings)
+    with engine.begin() as conn:
+        assert store.suppression_of(conn, russian) == "unsubscribed"
+        history = store.consent_history(conn, address=russian)
+    assert (history[-1]["action"], history[-1]["source"], history[-1]["detail"]["keyword"]) == (
+        "unsubscribe", "sms", "стоп",
+    )  # fmt: skip
+    release = load_newsroom(db_settings).by_slug("new-york-experience")
+    with engine.begin() as conn:
+        plan_sms_alert(conn, db_settings, release, DAY)
+    assert deliver(db_settings, DAY, engine=engine).sent == len(people) - 1  # everyone but them

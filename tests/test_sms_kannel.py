@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import pairwise
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -19,12 +16,11 @@ from newsroom.delivery.kannel import (
     KannelConfigError,
     KannelTransport,
     parse_delivery_report,
-    reply_headers,
 )
 from newsroom.delivery.sms_keywords import parse_inbound, reply_for
 from newsroom.delivery.throttle import TokenBucket
 from newsroom.render.sms import compose_alert
-from tests.sms_support import HandsetMessage, settings_for_gateway, wait_for_handset
+from tests.sms_support import HandsetMessage, StandInWebApp, settings_for_gateway, wait_for_handset
 from tests.support.kannel import KannelGateway, kannel_missing
 
 pytestmark = [
@@ -34,56 +30,22 @@ pytestmark = [
 PHONE = "+15185550100"
 
 
-class _App(BaseHTTPRequestHandler):
-    """Stands in for the web app: /sms/inbound answers keywords, /sms/dlr records delivery reports."""
-
-    settings: Settings
-    inbound: list[dict[str, str]]
-    reports: list[dict[str, str]]
-
-    def do_GET(self) -> None:
-        url = urlsplit(self.path)
-        query = {key: values[0] for key, values in parse_qs(url.query).items()}
-        body = b""
-        headers: dict[str, str] = {"Content-Type": "text/plain"}
-        if url.path == "/sms/inbound":
-            self.inbound.append(query)
-            reply = reply_for(parse_inbound(query.get("text", ""), self.settings), None, self.settings)
-            body, headers = reply.encode("utf-8"), reply_headers(reply)
-        elif url.path == "/sms/dlr":
-            self.reports.append(query)
-        self.send_response(200)
-        for name, value in {**headers, "Content-Length": str(len(body))}.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+@pytest.fixture(scope="module")
+def app() -> Iterator[StandInWebApp]:
+    with StandInWebApp(lambda query: "") as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
-def app() -> Iterator[type[_App]]:
-    handler = type("App", (_App,), {"inbound": [], "reports": []})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    handler.base_url = f"http://127.0.0.1:{server.server_address[1]}"  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield handler
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture(scope="module")
-def gateway(app: type[_App]) -> Iterator[KannelGateway]:
-    with KannelGateway(f"{app.base_url}/sms/inbound") as running:  # type: ignore[attr-defined]
+def gateway(app: StandInWebApp) -> Iterator[KannelGateway]:
+    with KannelGateway(f"{app.base_url}/sms/inbound") as running:
         yield running
 
 
 @pytest.fixture
-def settings(sample_settings: Settings, gateway: KannelGateway, app: type[_App]) -> Settings:
-    configured = settings_for_gateway(sample_settings, gateway, base_url=app.base_url)  # type: ignore[attr-defined]
-    app.settings = configured
+def settings(sample_settings: Settings, gateway: KannelGateway, app: StandInWebApp) -> Settings:
+    configured = settings_for_gateway(sample_settings, gateway, base_url=app.base_url)
+    app.answer = lambda query: reply_for(parse_inbound(query.get("text", ""), configured), None, configured)
     return configured
 
 
@@ -141,24 +103,14 @@ def test_the_throttle_paces_sends_to_the_configured_rate(
 
 
 def test_delivery_reports_come_back_to_the_web_app(
-    gateway: KannelGateway, settings: Settings, app: type[_App]
+    gateway: KannelGateway, settings: Settings, app: StandInWebApp
 ) -> None:
     with KannelTransport(settings, password=gateway.password) as transport:
         assert isinstance(transport.send(OutgoingSms("+15185550111", "Report back"), "delivery-77"), Sent)
     wait_for_handset(gateway, lambda all_: any(m.receiver == "+15185550111" for m in all_))
-    reports = _wait_for_reports(app, "delivery-77", 2)
+    reports = app.wait_for_reports("delivery-77", 2)
     states = {parse_delivery_report(query).state for query in reports}
     assert states == {"accepted", "delivered"}  # the fake SMSC acknowledges, then "delivers"
-
-
-def _wait_for_reports(app: type[_App], ref: str, count: int) -> list[dict[str, str]]:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        found = [r for r in app.reports if r.get("ref") == ref]
-        if len(found) >= count:
-            return found
-        time.sleep(0.05)
-    raise TimeoutError(f"delivery reports: {app.reports}")
 
 
 def test_wrong_password_stops_the_run_instead_of_failing_subscribers(
@@ -190,7 +142,7 @@ def test_a_gateway_that_is_down_is_temporary(sample_settings: Settings) -> None:
 
 
 def test_stop_in_russian_from_a_phone_gets_the_russian_confirmation(
-    gateway: KannelGateway, settings: Settings, app: type[_App]
+    gateway: KannelGateway, settings: Settings, app: StandInWebApp
 ) -> None:
     gateway.send_from_phone("+15185550177", "12345", "СТОП")
     (reply,) = _shown_to("+15185550177", 1, gateway)
