@@ -14,7 +14,6 @@ from newsroom.delivery.sms_keywords import parse_inbound, reply_for
 from newsroom.errors import NewsroomError
 from newsroom.render.sms import compose_alert
 
-sms_app = typer.Typer(help="SMS alerts and keyword replies.", no_args_is_help=True)
 console = Console(highlight=False, soft_wrap=True)
 RootOption = Annotated[Path | None, typer.Option("--root", help="The newsroom folder (holds newsroom.toml).")]
 
@@ -23,7 +22,6 @@ def _settings(root: Path | None) -> Settings:
     return load_settings(find_root(root or Path.cwd()))
 
 
-@sms_app.command()
 def preview(
     slug: Annotated[
         str, typer.Argument(help="The release's slug (embargoed releases too: this sends nothing).")
@@ -53,7 +51,6 @@ def preview(
         console.print(alert.text, markup=False)
 
 
-@sms_app.command()
 def reply(
     text: Annotated[str, typer.Argument(help="A text as a resident would send it, e.g. 'СТОП'.")],
     language: Annotated[str | None, typer.Option("--language", help="The subscriber's language.")] = None,
@@ -64,3 +61,11 @@ def reply(
     inbound = parse_inbound(text, settings)
     console.print(f"intent: {inbound.intent.value}", markup=False)
     console.print(reply_for(inbound, language, settings), markup=False)
+
+
+def register(app: typer.Typer, typer_class: type[typer.Typer]) -> None:
+    """Add `sms preview` and `sms reply` to the main app (typer_class reports NewsroomError cleanly)."""
+    group = typer_class(help="SMS alerts and keyword replies, as phones get them.", no_args_is_help=True)
+    group.command("preview")(preview)
+    group.command("reply")(reply)
+    app.add_typer(group, name="sms")
