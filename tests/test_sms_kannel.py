@@ -110,6 +110,9 @@ def test_delivery_reports_come_back_to_the_web_app(
     wait_for_handset(gateway, lambda all_: any(m.receiver == "+15185550111" for m in all_))
     reports = app.wait_for_reports("delivery-77", 2)
     states = {parse_delivery_report(query).state for query in reports}
+    forged = {**reports[0], "ref": "delivery-78"}  # someone else's delivery, same signature
+    with pytest.raises(ValueError, match="bad signature"):
+        parse_delivery_report(forged)
     assert states == {"accepted", "delivered"}  # the fake SMSC acknowledges, then "delivers"
 
 
@@ -166,7 +169,9 @@ def test_dlr_url_and_coding_in_the_sendsms_query(sample_settings: Settings) -> N
     query = parse_qs(transport.query(OutgoingSms(PHONE, "Привет"), "delivery-42"))
     assert query["coding"] == ["2"] and query["charset"] == ["UTF-8"]
     assert query["from"] == ["12345"] and query["to"] == [PHONE]
-    assert query["dlr-url"] == ["https://news.example.gov/sms/dlr?ref=delivery-42&status=%d&answer=%A&at=%T"]
+    dlr = query["dlr-url"][0]
+    assert dlr.startswith("https://news.example.gov/sms/dlr?ref=delivery-42&sig=")
+    assert dlr.endswith("&status=%d&answer=%A&at=%T")
     assert parse_qs(transport.query(OutgoingSms(PHONE, "Hello £5"), "d"))["coding"] == ["0"]
     with pytest.raises(ValueError, match="dlr-url"):  # Kannel would read "%2F" as its %-escapes
         transport.query(OutgoingSms(PHONE, "x"), "42 alert/ru")

@@ -1,7 +1,7 @@
 """SMS transport: Kannel's HTTP `sendsms` interface (smsbox), paced to `messages_per_second`.
 
     GET /cgi-bin/sendsms?username=..&password=..&from=<short code>&to=<E.164>&text=..
-        &charset=UTF-8&coding=0|2&dlr-mask=27&dlr-url=<base_url>/sms/dlr?ref=<reference>&status=%d...
+        &charset=UTF-8&coding=0|2&dlr-mask=27&dlr-url=<base_url>/sms/dlr?ref=<reference>&sig=..&status=%d...
 
 Settings: [delivery.kannel] sendsms_url, username, messages_per_second; the password only from the
 environment (NEWSROOM_KANNEL_PASSWORD).
@@ -20,13 +20,15 @@ environment (NEWSROOM_KANNEL_PASSWORD).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import http.client
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
-from newsroom.config import Settings, secret
+from newsroom.config import DEV_SECRET, Settings, secret
 from newsroom.content.segments import is_gsm7
 from newsroom.delivery.base import Message, Outcome, OutgoingSms, PermanentFailure, Sent, TemporaryFailure
 from newsroom.delivery.throttle import TokenBucket
@@ -64,20 +66,40 @@ class DeliveryReport:
 
 
 def dlr_url(settings: Settings, reference: str) -> str:
-    """Where Kannel reports what became of the message (the web app records it on the delivery)."""
+    """Where Kannel reports what became of the message (the web app records it on the delivery).
+
+    The reference is signed (purpose "sms-dlr"), so only the gateway we told can report on it.
+    """
     if not SAFE_REFERENCE.fullmatch(reference):
         # Kannel reads every % in a dlr-url as one of its escapes (%A, %B, %C, ...): no %-encoding.
         raise ValueError(
             f"delivery reference {reference!r}: only letters, digits, '.', '_', '-' fit a dlr-url"
         )
-    return urls.absolute(settings, urls.SMS_DLR) + f"?ref={reference}" + DLR_FIELDS
+    signature = dlr_signature(reference, _signing_keys()[0])
+    return urls.absolute(settings, urls.SMS_DLR) + f"?ref={reference}&sig={signature}" + DLR_FIELDS
+
+
+def dlr_signature(reference: str, key: str) -> str:
+    """HMAC-SHA256 of the reference for the purpose "sms-dlr", 32 hex digits (no % for Kannel)."""
+    return hmac.new(key.encode(), b"sms-dlr\n" + reference.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _signing_keys() -> list[str]:
+    """NEWSROOM_SECRET_KEY (and NEWSROOM_SECRET_KEY_OLD while rotating), as for every signed token."""
+    return [key for key in (secret("secret_key", DEV_SECRET), secret("secret_key_old")) if key]
 
 
 def parse_delivery_report(query: Mapping[str, str]) -> DeliveryReport:
-    """The (decoded) query of a dlr-url call: ref, status, answer, at. ValueError when malformed."""
+    """The (decoded) query of a dlr-url call: ref, sig, status, answer, at.
+
+    ValueError when it is malformed or not signed by us (answer such a call with 403).
+    """
     reference = query.get("ref", "")
     if not reference:
         raise ValueError("delivery report without ref")
+    signature = query.get("sig", "")
+    if not any(hmac.compare_digest(signature, dlr_signature(reference, key)) for key in _signing_keys()):
+        raise ValueError(f"delivery report for {reference}: bad signature")
     try:
         state = DLR_STATES[int(query.get("status", ""))]
     except (ValueError, KeyError) as exc:
