@@ -14,11 +14,11 @@ from newsroom.config import Settings
 from newsroom.content.loader import load_newsroom
 from newsroom.delivery.kannel import KannelTransport
 from newsroom.delivery.messages import BuildContext, Notification, Recipient
-from newsroom.delivery.sms_alerts import plan_sms_alert
+from newsroom.delivery.sms_alerts import build_sms_alert, plan_sms_alert
 from newsroom.delivery.sms_inbound import handle_inbound
 from newsroom.delivery.worker import deliver
 from newsroom.errors import RenderError
-from newsroom.render.sms import build_sms_alert, compose_alert, reply_text
+from newsroom.render.sms import compose_alert, reply_text
 from newsroom.subscribers import actions, store
 from newsroom.subscribers.store import Subscription
 from tests.sms_support import StandInWebApp, settings_for_gateway, wait_for_handset

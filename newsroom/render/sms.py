@@ -24,14 +24,11 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from newsroom.config import Settings
-from newsroom.content.loader import load_newsroom
 from newsroom.content.models import Release
 from newsroom.content.segments import SegmentCount, count_segments, is_gsm7
 from newsroom.content.sms import SHORT_CODE_LENGTH, assemble, clean_text
-from newsroom.delivery.base import Message, OutgoingSms
-from newsroom.delivery.messages import BuildContext, Notification, Recipient, register_builder
 from newsroom.errors import RenderError
-from newsroom.gate import Published, gate
+from newsroom.gate import Published
 from newsroom.render import urls
 from newsroom.render.base import Artifact, Unit, digest
 from newsroom.render.i18n import text_direction, translations
@@ -247,32 +244,3 @@ def _redirect_html(page: RedirectPage) -> str:
 def alerts_by_language(release: Release, settings: Settings) -> dict[str, SmsAlert]:
     """The alert for every site language: what a fan-out looks up per subscriber."""
     return {language: compose_alert(release, language, settings) for language in settings.language_codes}
-
-
-# --- the delivery worker's builder for SMS alerts -----------------------------------------------
-# newsroom.delivery.messages imports this module (BUILDER_MODULES) and calls the builder once per
-# delivery; alerts are composed once per (release, language) per run and looked up after that.
-
-
-def build_sms_alert(context: BuildContext, notification: Notification, recipient: Recipient) -> Message:
-    """An "alert" notification (payload {"slug": ...}) as one subscriber's SMS."""
-    settings = context.settings
-    slug = str(notification.payload.get("slug", ""))
-    alerts = context.memo.get(("sms-alerts", slug))
-    if alerts is None:
-        # Only what the gate lets out at the run's `now`: an alert never leaks an embargoed release.
-        published = context.memo.get("published")
-        if published is None:
-            published = context.memo["published"] = gate(load_newsroom(settings), context.now)
-        try:
-            release = published.by_slug(slug)
-        except KeyError as exc:
-            raise RenderError(
-                f"alert {notification.key}: no public release {slug!r} at {context.now}"
-            ) from exc
-        alerts = context.memo[("sms-alerts", slug)] = alerts_by_language(release, settings)
-    language = recipient.language if recipient.language in alerts else settings.site.default_language
-    return OutgoingSms(to=recipient.address, text=alerts[language].text, sender=settings.sms.short_code)
-
-
-register_builder("alert", "sms", build_sms_alert)
