@@ -233,3 +233,15 @@ def test_chinese_prefers_a_cut_at_punctuation_to_one_inside_a_word() -> None:
 def test_nothing_but_punctuation_is_never_an_alert() -> None:
     with pytest.raises(RenderError):
         fit_text("— " + "Словосочетаниекотороеневлезаетникуда" * 3, LINK + "x" * 20, opt_out_line("ru"), 1)
+
+
+def test_two_releases_whose_short_links_collide_are_refused() -> None:
+    from newsroom.render.sms import check_unique_codes
+
+    # Found by a birthday search over "release-N" (40-bit codes collide after about a million slugs).
+    assert short_code("release-452945", "en") == short_code("release-847464", "en")
+    check_unique_codes([("release-452945", "en"), ("release-452945", "ru"), ("release-1", "en")])
+    with pytest.raises(
+        RenderError, match=r"r/5bn6oynw/ would serve both release-452945 \(en\) and release-847464"
+    ):
+        check_unique_codes([("release-452945", "en"), ("release-847464", "en")])

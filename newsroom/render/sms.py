@@ -182,7 +182,11 @@ def reply_text(kind: ReplyKind, language: str, settings: Settings) -> str:
 def sms_redirect_units(published: Published) -> Iterator[Unit]:
     """One unit per release (public or withdrawn): its r/<code>/index.html page in every language."""
     settings = published.settings
-    for release in (*published.releases, *published.withdrawn):
+    releases = (*published.releases, *published.withdrawn)
+    check_unique_codes(
+        [(release.slug, language) for release in releases for language in settings.language_codes]
+    )
+    for release in releases:
         pages = tuple(_redirect_page(release, language, settings) for language in settings.language_codes)
         yield Unit(
             name=f"sms-redirect:{release.slug}",
@@ -190,6 +194,20 @@ def sms_redirect_units(published: Published) -> Iterator[Unit]:
             render=render_redirect_pages,
             args=(pages,),
         )
+
+
+def check_unique_codes(pairs: Iterable[tuple[str, str]]) -> None:
+    """RenderError when two (slug, language) pairs share a short code (40 bits: rare, but then two
+    alerts would link to one page)."""
+    seen: dict[str, tuple[str, str]] = {}
+    for slug, language in pairs:
+        code = short_code(slug, language)
+        other = seen.setdefault(code, (slug, language))
+        if other != (slug, language):
+            raise RenderError(
+                f"SMS short link r/{code}/ would serve both {other[0]} ({other[1]}) and {slug} ({language}) "
+                "(fix: set a different `slug:` on one of them)"
+            )
 
 
 # (code, language, direction, headline, headline language, link text, target URL)
@@ -207,11 +225,7 @@ def _redirect_page(release: Release, language: str, settings: Settings) -> Redir
 
 
 def render_redirect_pages(pages: Iterable[RedirectPage]) -> list[Artifact]:
-    artifacts = [Artifact(f"r/{page[0]}/index.html", _redirect_html(page).encode("utf-8")) for page in pages]
-    paths = [artifact.path for artifact in artifacts]
-    if len(set(paths)) != len(paths):
-        raise RenderError(f"two SMS short links share a code: {sorted(paths)} (fix: rename a slug)")
-    return artifacts
+    return [Artifact(f"r/{page[0]}/index.html", _redirect_html(page).encode("utf-8")) for page in pages]
 
 
 def _redirect_html(page: RedirectPage) -> str:
