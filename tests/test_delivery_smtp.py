@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import Engine
 
 from newsroom.delivery import queue
 from newsroom.delivery.smtp import SmtpTransport
 from newsroom.delivery.worker import deliver
+from newsroom.errors import DeliveryError
 from newsroom.subscribers import actions, store
 from newsroom.subscribers.store import Subscription
 from tests.conftest import REPO, SAMPLE_NOW
-from tests.support.delivery import Script, SmtpServer, smtp_settings
+from tests.support.delivery import Script, SmtpServer, self_signed_certificate, smtp_settings
 
 pytest_plugins = ["tests.support.delivery_fixtures"]
 
@@ -171,3 +175,50 @@ def test_ctrl_c_stops_after_the_batch_in_flight_and_loses_nothing(
     assert list(counts.values()).count("sent") == received_when_stopped
     assert again.sent == 300 - received_when_stopped
     assert sorted(recipients) == sorted(email for email, _ in people)
+
+
+def _starttls_server(tmp_path: Path) -> tuple[SmtpServer, ssl.SSLContext]:
+    cert, key = self_signed_certificate(tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+
+    def authenticator(
+        server: object, session: object, envelope: object, mechanism: str, data: object
+    ) -> AuthResult:
+        good = isinstance(data, LoginPassword) and (data.login, data.password) == (b"newsroom", b"s3cret")
+        return AuthResult(success=good, handled=False)  # handled=False: aiosmtpd answers 535 itself
+
+    server = SmtpServer(
+        tls_context=server_tls, require_starttls=True, authenticator=authenticator, auth_required=True
+    )
+    return server, ssl.create_default_context(cafile=str(cert))
+
+
+def test_starttls_and_login(sample_root: Path, database_url: str, engine: Engine, tmp_path: Path) -> None:
+    notification = queue_test_message(engine, [("secure@example.org", "en")])
+    server, client_tls = _starttls_server(tmp_path)
+    with server:
+        settings = smtp_settings(sample_root, database_url, server.port)
+        config = settings.delivery.smtp.model_copy(update={"security": "starttls", "username": "newsroom"})
+        smtp = SmtpTransport(config, password="s3cret", ssl_context=client_tls)
+        report = deliver(settings, NOW, engine=engine, transports={"email": smtp})
+        assert server.recipients() == ["secure@example.org"]
+    assert report.sent == 1
+    assert statuses(engine, notification) == {"secure@example.org": "sent"}
+
+
+def test_a_wrong_password_stops_the_run_with_the_fix_and_keeps_the_queue(
+    sample_root: Path, database_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    notification = queue_test_message(engine, [("secure@example.org", "en")])
+    server, client_tls = _starttls_server(tmp_path)
+    with server:
+        settings = smtp_settings(sample_root, database_url, server.port)
+        config = settings.delivery.smtp.model_copy(update={"security": "starttls", "username": "newsroom"})
+        smtp = SmtpTransport(config, password="wrong", ssl_context=client_tls)
+        with pytest.raises(DeliveryError, match=r"refused the login for 'newsroom'.*NEWSROOM_SMTP_PASSWORD"):
+            deliver(settings, NOW, engine=engine, transports={"email": smtp})
+        assert server.received == []
+    with engine.begin() as conn:
+        [row] = queue.delivery_rows(conn, notification)
+    assert (row["status"], row["attempts"]) == ("pending", 0)

@@ -29,7 +29,8 @@ from newsroom.errors import DeliveryError
 from newsroom.render.i18n import translations
 
 DOMAIN = "delivery"  # gettext domain of the built-in messages: newsroom/locale/<lang>/LC_MESSAGES/delivery.po
-BUILDER_MODULES: tuple[str, ...] = ("newsroom.render.email", "newsroom.render.sms")
+# Delivery-side modules that adapt the renderers (render/ never imports delivery/) and register builders.
+BUILDER_MODULES: tuple[str, ...] = ("newsroom.delivery.email_builders", "newsroom.delivery.sms_builders")
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ class Recipient:
     channel: str
     address: str  # email or E.164 number, as queued
     language: str  # the subscriber's preferred language
+    frequency: str | None = None  # their subscription on this channel: immediate, daily, weekly (None: none)
+    topics: tuple[str, ...] = ()  # its topics, sorted; empty: everything
 
 
 @dataclass
@@ -130,14 +133,15 @@ def plain_email(
 
 _TO = "to-placeholder@newsroom.invalid"
 _ID = "<id-placeholder@newsroom.invalid>"
+_TO_BYTES, _ID_BYTES = _TO.encode(), _ID.encode()
 
 
 def build_test_email(context: BuildContext, notification: Notification, recipient: Recipient) -> Message:
     """A short "delivery works" email; rendered once per language, then personalised by substitution."""
     settings = context.settings
     cache_key = ("test-email", notification.id, recipient.language)
-    template = context.memo.get(cache_key)
-    if template is None:
+    prepared = context.memo.get(cache_key)
+    if prepared is None:
         _ = translations(recipient.language, DOMAIN).gettext
         site = settings.site_name(recipient.language)
         body = "\n\n".join(
@@ -151,11 +155,14 @@ def build_test_email(context: BuildContext, notification: Notification, recipien
         template = plain_email(
             settings, context.now, to=_TO, subject=subject, body=body, language=recipient.language, msgid=_ID
         )
-        context.memo[cache_key] = template
-    data = template.replace(_TO.encode(), recipient.address.encode()).replace(
-        _ID.encode(), message_id(notification.key, recipient.subscriber_id, settings).encode()
-    )
-    return OutgoingEmail(envelope_from=envelope_sender(settings), envelope_to=recipient.address, data=data)
+        # Message-ID "<key.SUBSCRIBER@domain>": everything but the subscriber id is shared
+        head, _sep, tail = message_id(notification.key, 0, settings).rpartition(".0@")
+        prepared = (template, envelope_sender(settings), f"{head}.", f"@{tail}")
+        context.memo[cache_key] = prepared
+    template, sender, id_head, id_tail = prepared
+    personal_id = f"{id_head}{recipient.subscriber_id}{id_tail}"
+    data = template.replace(_TO_BYTES, recipient.address.encode()).replace(_ID_BYTES, personal_id.encode())
+    return OutgoingEmail(envelope_from=sender, envelope_to=recipient.address, data=data)
 
 
 def build_test_sms(context: BuildContext, notification: Notification, recipient: Recipient) -> Message:

@@ -5,7 +5,9 @@ username, timeout); the password only from the environment (NEWSROOM_SMTP_PASSWO
 
 Per-message answers: 2xx sent; 4xx temporary (retried later with backoff); 5xx permanent (the
 address is suppressed). A connection that drops mid-message is reopened and the message tried once
-more on the new connection; if that fails too the message is retried later. A relay that refuses
+more on the new connection; if that fails too the message is retried later, and so is every
+message of the next RELAY_DOWN_PAUSE seconds without trying the relay again (no timeout per message).
+A relay that refuses
 our login or TLS is a configuration problem for every message, so it stops the run with a
 DeliveryError that says what to fix.
 """
@@ -16,12 +18,14 @@ import contextlib
 import smtplib
 import socket
 import ssl
+import time
 
 from newsroom.config import SmtpSection, secret
 from newsroom.delivery.base import Message, Outcome, OutgoingEmail, PermanentFailure, Sent, TemporaryFailure
 from newsroom.errors import DeliveryError
 
 _SERVICE_CLOSING = 421
+RELAY_DOWN_PAUSE = 30.0  # seconds: a relay that failed twice in a row is left alone this long
 
 
 class SmtpTransport:
@@ -41,6 +45,8 @@ class SmtpTransport:
         self.ssl_context = ssl_context or ssl.create_default_context()
         self.connection: smtplib.SMTP | None = None
         self.connects = 0  # how many times we (re)connected: shown in summaries, checked by tests
+        self.down_until = 0.0  # after failing to reach the relay twice, don't try again before this
+        self.down_reason = ""
 
     def open(self) -> None:
         """Connect now, so a wrong host or password shows before the first message."""
@@ -52,6 +58,8 @@ class SmtpTransport:
     def send(self, message: Message, reference: str) -> Outcome:
         if not isinstance(message, OutgoingEmail):
             return PermanentFailure(f"SMTP cannot send {type(message).__name__}")
+        if self.connection is None and time.monotonic() < self.down_until:
+            return TemporaryFailure(self.down_reason)  # don't wait out a timeout for every message
         last_problem = ""
         for _attempt in range(2):  # the second time on a fresh connection
             try:
@@ -61,6 +69,7 @@ class SmtpTransport:
             except OSError as exc:  # disconnected, refused, reset (SMTPException is an OSError too)
                 last_problem = f"connection to {self.config.host}:{self.config.port} lost: {exc}"
                 self._drop()
+        self.down_until, self.down_reason = time.monotonic() + RELAY_DOWN_PAUSE, last_problem
         return TemporaryFailure(last_problem)
 
     def close(self) -> None:
@@ -120,7 +129,7 @@ class SmtpTransport:
                 smtp.starttls(context=self.ssl_context)
                 smtp.ehlo()
             if config.username:
-                smtp.login(config.username, self.password)
+                _login(smtp, config.username, self.password)
         except smtplib.SMTPAuthenticationError as exc:
             smtp.close()
             raise DeliveryError(
@@ -161,3 +170,12 @@ def _classify(code: int, reply: bytes) -> Outcome:
 
 def _as_bytes(reply: bytes | str) -> bytes:
     return reply.encode("utf-8", "replace") if isinstance(reply, str) else reply
+
+
+def _login(smtp: smtplib.SMTP, username: str, password: str) -> None:
+    """AUTH PLAIN when offered (every relay with TLS has it; one round trip), else smtplib's choice."""
+    if "plain" in smtp.esmtp_features.get("auth", "").lower().split():
+        smtp.user, smtp.password = username, password
+        smtp.auth("PLAIN", smtp.auth_plain)  # raises SMTPAuthenticationError when refused
+    else:
+        smtp.login(username, password)

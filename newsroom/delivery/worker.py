@@ -127,18 +127,22 @@ def deliver(
     console: Console | None = None,
 ) -> DeliveryReport:
     """Send every due delivery (at most `limit`); returns counts. `now` dates claims and retries."""
-    engine = engine or open_database(settings)
+    own_engine = engine is None
     run = _Run(
         settings=settings,
         now=now,
-        engine=engine,
+        engine=engine or open_database(settings),
         transports=transports or transports_for(settings),
         builders=load_builders() if builders is None else builders,
         worker=worker or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}",
         stop=stop or threading.Event(),
     )
-    with _stop_on_sigint(run.stop):
-        return run.go(limit, progress, console)
+    try:
+        with _stop_on_sigint(run.stop):
+            return run.go(limit, progress, console)
+    finally:
+        if own_engine:
+            run.engine.dispose()
 
 
 @dataclass
@@ -153,6 +157,7 @@ class _Run:
     report: DeliveryReport = field(default_factory=DeliveryReport)
     notifications: dict[int, Notification] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
+    file_keys: dict[int, str] = field(default_factory=dict)
 
     def go(self, limit: int | None, progress: bool, console: Console | None) -> DeliveryReport:
         with self.engine.begin() as conn:
@@ -164,7 +169,7 @@ class _Run:
         bar = _progress_bar(console) if progress and total else None
         try:
             with bar or nullcontext(), self.engine.connect() as connection:
-                recorder = connection.execution_options(isolation_level="AUTOCOMMIT")
+                recorder = _recorder(connection)
                 task = bar.add_task("Delivering", total=total, counts="") if bar else None
                 while not self.stop.is_set() and (limit is None or self.report.handled < limit):
                     size = self.settings.delivery.batch_size
@@ -219,10 +224,16 @@ class _Run:
         notification = self._notification(claimed.notification_id)
         builder = builder_for(self.builders, notification.kind, claimed.channel)
         recipient = Recipient(
-            claimed.id, claimed.subscriber_id, claimed.channel, claimed.address, claimed.language
+            claimed.id,
+            claimed.subscriber_id,
+            claimed.channel,
+            claimed.address,
+            claimed.language,
+            claimed.frequency,
+            claimed.topics,
         )
         message = builder(context, notification, recipient)
-        reference = f"{claimed.id:09d}-{safe_name(notification.key)}-{claimed.channel}"
+        reference = f"{claimed.id:09d}-{self._file_key(notification)}-{claimed.channel}"
         return self._transport(claimed.channel, opened).send(message, reference)
 
     def _drop_suppressed(self, batch: list[queue.Claimed]) -> list[queue.Claimed]:
@@ -271,6 +282,12 @@ class _Run:
             self.notifications[notification_id] = cached
         return cached
 
+    def _file_key(self, notification: Notification) -> str:
+        key = self.file_keys.get(notification.id)
+        if key is None:
+            key = self.file_keys[notification.id] = safe_name(notification.key)
+        return key
+
     def _transport(self, channel: str, opened: dict[str, Transport]) -> Transport:
         transport = opened.get(channel)
         if transport is None:
@@ -286,6 +303,20 @@ class _Run:
     def _counts(self) -> str:
         r = self.report
         return f"{r.sent} sent · {r.retrying} retry · {r.failed} failed · {r.suppressed} suppressed"
+
+
+def _recorder(connection: Connection) -> Connection:
+    """The connection outcomes are written on: each statement commits on its own, at once.
+
+    On PostgreSQL with synchronous_commit off: a commit no longer waits for its WAL flush (a disk
+    sync per message would cap delivery near 150 messages/s here). A crash of the *worker* still
+    loses nothing committed; only a crash of the database server itself can lose the last fraction
+    of a second of outcomes, whose deliveries are then recovered as stale claims and sent again.
+    """
+    recorder = connection.execution_options(isolation_level="AUTOCOMMIT")
+    if recorder.dialect.name == "postgresql":
+        recorder.exec_driver_sql("SET synchronous_commit = off")
+    return recorder
 
 
 class _RateColumn(ProgressColumn):

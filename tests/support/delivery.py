@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
 import threading
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -98,10 +99,11 @@ def free_port() -> int:
 class SmtpServer:
     """aiosmtpd on 127.0.0.1 on a free port, in a thread; `received` lists accepted messages."""
 
-    def __init__(self, script: Script | None = None) -> None:
+    def __init__(self, script: Script | None = None, **smtp_options: Any) -> None:
+        """smtp_options go to aiosmtpd's SMTP: tls_context, require_starttls, authenticator, ..."""
         self.script = script or Script()
         self.handler = _Handler(self.script)
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=free_port())
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=free_port(), **smtp_options)
 
     def __enter__(self) -> SmtpServer:
         self.controller.start()
@@ -124,3 +126,18 @@ class SmtpServer:
 
     def recipients(self) -> list[str]:
         return [to[0] for _, to, _ in self.received]
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate and key for 127.0.0.1, made with the openssl command."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"),
+            *("-keyout", str(key), "-out", str(cert)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
