@@ -14,7 +14,8 @@ from newsroom.config import Settings
 from newsroom.content.loader import load_newsroom
 from newsroom.delivery.kannel import KannelTransport
 from newsroom.delivery.messages import BuildContext, Notification, Recipient
-from newsroom.delivery.sms_alerts import build_sms_alert, plan_sms_alert
+from newsroom.delivery.sms_alerts import plan_sms_alert
+from newsroom.delivery.sms_builders import build_sms_alert
 from newsroom.delivery.sms_inbound import handle_inbound
 from newsroom.delivery.worker import deliver
 from newsroom.errors import RenderError
