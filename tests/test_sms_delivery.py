@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from newsroom.config import Settings
 from newsroom.content.loader import load_newsroom
-from newsroom.delivery.kannel import KannelTransport
+from newsroom.delivery.kannel import KannelConfigError, KannelTransport
 from newsroom.delivery.messages import BuildContext, Notification, Recipient
 from newsroom.delivery.sms_alerts import plan_sms_alert
 from newsroom.delivery.sms_builders import build_sms_alert
@@ -157,3 +157,25 @@ def test_stop_from_a_phone_unsubscribes_and_the_reply_arrives(db_settings: Setti
     with engine.begin() as conn:
         plan_sms_alert(conn, db_settings, release, DAY)
     assert deliver(db_settings, DAY, engine=engine).sent == len(people) - 1  # everyone but them
+
+
+@pytest.mark.kannel
+@pytest.mark.skipif(kannel_missing() is not None, reason=str(kannel_missing()))
+def test_a_wrong_kannel_password_stops_the_run_and_keeps_the_queue(
+    db_settings: Settings, engine: Engine
+) -> None:
+    people = add_sms_subscribers(engine, db_settings)
+    release = load_newsroom(db_settings).by_slug("new-york-experience")
+    with engine.begin() as conn:
+        plan_sms_alert(conn, db_settings, release, DAY)
+    with KannelGateway("http://127.0.0.1:9/sms/inbound") as gateway:
+        settings = settings_for_gateway(db_settings, gateway)
+        wrong = KannelTransport(settings, password="not-the-password")
+        with pytest.raises(KannelConfigError, match="NEWSROOM_KANNEL_PASSWORD"):
+            deliver(settings, DAY, engine=engine, transports={"sms": wrong})
+        right = KannelTransport(settings, password=gateway.password)
+        report = deliver(settings, DAY, engine=engine, transports={"sms": right})
+        wait_for_handset(gateway, lambda shown: len(shown) >= len(people))
+    assert report.sent == len(people)  # nobody was suppressed or skipped by the failed run
+    with engine.begin() as conn:
+        assert all(store.suppression_of(conn, number) is None for number in people)
