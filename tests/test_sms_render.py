@@ -142,7 +142,9 @@ def test_redirect_pages_forward_to_the_release_in_the_readers_language(sample_se
     ar_page = artifacts[f"r/{short_code('city-digital-services-plain-language', 'ar')}/index.html"]
     assert 'dir="rtl"' in ar_page and "الانتقال إلى البيان الصحفي" in ar_page
     ht_page = artifacts[f"r/{short_code('new-york-experience', 'ht')}/index.html"]
-    assert '<h1 lang="en">' in ht_page  # no Creole translation: the English headline is marked English
+    assert '<h1 lang="en" dir="ltr">' in ht_page  # no Creole translation: the headline is marked English
+    ar_fallback = artifacts[f"r/{short_code('new-york-experience', 'ar')}/index.html"]
+    assert 'dir="rtl"' in ar_fallback and '<h1 lang="en" dir="ltr">' in ar_fallback
     everything = "\n".join([*artifacts, *artifacts.values()])
     for word in EMBARGOED_WORDS:
         assert word not in everything

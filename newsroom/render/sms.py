@@ -34,7 +34,7 @@ from newsroom.render.base import Artifact, Unit, digest
 from newsroom.render.i18n import text_direction, translations
 
 # Bump when the redirect page's markup changes, so incremental builds re-render it.
-REDIRECT_PAGE_VERSION = 2
+REDIRECT_PAGE_VERSION = 3
 # Punctuation a cut text may end on before the ellipsis is added ("plan, ..." reads badly).
 _TRAILING = ".,;:!?-–—、，。；：！？"
 _CJK_BREAK_AFTER = "、，。；：！？）」』"
@@ -210,8 +210,8 @@ def check_unique_codes(pairs: Iterable[tuple[str, str]]) -> None:
             )
 
 
-# (code, language, direction, headline, headline language, link text, target URL)
-RedirectPage = tuple[str, str, str, str, str, str, str]
+# (code, language, direction, headline, headline language, its direction, link text, target URL)
+RedirectPage = tuple[str, str, str, str, str, str, str, str]
 
 
 def _redirect_page(release: Release, language: str, settings: Settings) -> RedirectPage:
@@ -220,7 +220,7 @@ def _redirect_page(release: Release, language: str, settings: Settings) -> Redir
     target = urls.absolute(settings, urls.release_page(language, release.slug))
     return (
         short_code(release.slug, language), language, text_direction(language),
-        localized.title, localized.language, link_text, target,
+        localized.title, localized.language, text_direction(localized.language), link_text, target,
     )  # fmt: skip
 
 
@@ -229,9 +229,12 @@ def render_redirect_pages(pages: Iterable[RedirectPage]) -> list[Artifact]:
 
 
 def _redirect_html(page: RedirectPage) -> str:
-    _code, language, direction, headline, headline_language, link_text, target = page
+    _code, language, direction, headline, headline_language, headline_direction, link_text, target = page
     href = html.escape(target, quote=True)
-    heading_lang = "" if headline_language == language else f' lang="{html.escape(headline_language)}"'
+    # A headline in the original's language (no translation) says so, e.g. English on an Arabic page.
+    heading_lang = ""
+    if headline_language != language:
+        heading_lang = f' lang="{html.escape(headline_language)}" dir="{headline_direction}"'
     return (
         "<!DOCTYPE html>\n"
         f'<html lang="{html.escape(language)}" dir="{direction}">\n'
