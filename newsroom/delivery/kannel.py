@@ -28,12 +28,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
-from newsroom.config import DEV_SECRET, Settings, secret
+from newsroom.config import Settings, secret
 from newsroom.content.segments import is_gsm7
 from newsroom.delivery.base import Message, Outcome, OutgoingSms, PermanentFailure, Sent, TemporaryFailure
 from newsroom.delivery.throttle import TokenBucket
 from newsroom.errors import DeliveryError
 from newsroom.render import urls
+from newsroom.subscribers.tokens import signing_keys
 
 # Reports we ask for: 1 delivered to the phone, 2 not delivered, 8 taken by the SMSC, 16 rejected by
 # it (4, "buffered", is left out: it only says the network is still trying).
@@ -75,18 +76,16 @@ def dlr_url(settings: Settings, reference: str) -> str:
         raise ValueError(
             f"delivery reference {reference!r}: only letters, digits, '.', '_', '-' fit a dlr-url"
         )
-    signature = dlr_signature(reference, _signing_keys()[0])
+    signature = dlr_signature(reference, signing_keys()[-1])
     return urls.absolute(settings, urls.SMS_DLR) + f"?ref={reference}&sig={signature}" + DLR_FIELDS
 
 
 def dlr_signature(reference: str, key: str) -> str:
-    """HMAC-SHA256 of the reference for the purpose "sms-dlr", 32 hex digits (no % for Kannel)."""
+    """HMAC-SHA256 of the reference for the purpose "sms-dlr", 32 hex digits (no % for Kannel).
+
+    Keyed like every signed token: NEWSROOM_SECRET_KEY, and NEWSROOM_SECRET_KEY_OLD while rotating.
+    """
     return hmac.new(key.encode(), b"sms-dlr\n" + reference.encode(), hashlib.sha256).hexdigest()[:32]
-
-
-def _signing_keys() -> list[str]:
-    """NEWSROOM_SECRET_KEY (and NEWSROOM_SECRET_KEY_OLD while rotating), as for every signed token."""
-    return [key for key in (secret("secret_key", DEV_SECRET), secret("secret_key_old")) if key]
 
 
 def parse_delivery_report(query: Mapping[str, str]) -> DeliveryReport:
@@ -98,7 +97,7 @@ def parse_delivery_report(query: Mapping[str, str]) -> DeliveryReport:
     if not reference:
         raise ValueError("delivery report without ref")
     signature = query.get("sig", "")
-    if not any(hmac.compare_digest(signature, dlr_signature(reference, key)) for key in _signing_keys()):
+    if not any(hmac.compare_digest(signature, dlr_signature(reference, key)) for key in signing_keys()):
         raise ValueError(f"delivery report for {reference}: bad signature")
     try:
         state = DLR_STATES[int(query.get("status", ""))]
