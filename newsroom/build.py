@@ -18,6 +18,7 @@ from newsroom.delivery.worker import deliver_stage
 from newsroom.diagnostics import Diagnostic, errors, promote_warnings
 from newsroom.errors import ContentError
 from newsroom.gate import Published, gate
+from newsroom.render.pdf_stage import pdf_stage
 
 
 @dataclass
@@ -34,7 +35,10 @@ class Run:
 Stage = Callable[[Run], str]
 
 # Stages after the gate, in order; each returns a one-line summary of the work it did.
-STAGES: list[tuple[str, Stage]] = []
+# PDFs come after the site (their pages link to them) once the site stage lands.
+STAGES: list[tuple[str, Stage]] = [
+    ("pdf", pdf_stage),
+]
 
 
 def check(settings: Settings, *, strict: bool = False) -> tuple[Newsroom, list[Diagnostic]]:

@@ -207,6 +207,27 @@ def publish(
         console.print(summary, markup=False)
 
 
+@app.command("pdf")
+def pdf_preview(
+    slug: Annotated[str, typer.Argument(help="The release's slug, e.g. new-york-experience.")],
+    out: Annotated[Path, typer.Option("--out", help="Where to write the PDF.")],
+    lang: Annotated[
+        str | None, typer.Option("--lang", help="Language code; default: the original's.")
+    ] = None,
+    root: RootOption = None,
+    now: NowOption = None,
+) -> None:
+    """Write one release's PDF for staff; before its release time it says EMBARGOED UNTIL ..."""
+    from newsroom.render.pdf import preview_pdf
+
+    settings = settings_for(root)
+    newsroom, _ = build.check(settings)
+    release = next((r for r in newsroom.releases if r.slug == slug), None)
+    data = preview_pdf(newsroom, slug, lang or (release.language if release else ""), now_for(now))
+    out.write_bytes(data)
+    console.print(f"wrote {out} ({len(data) // 1024} KB)", markup=False)
+
+
 # Subscribers and delivery (newsroom/cli_subscribers.py): `newsroom subscribers ...`, `newsroom deliver`.
 cli_subscribers.register(app, NewsroomTyper)
 # SMS (newsroom/cli_sms.py): `newsroom sms preview SLUG`, `newsroom sms reply TEXT`.
