@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from newsroom import build, cli_subscribers
+from newsroom import build, cli_sms, cli_subscribers
 from newsroom.config import Settings, find_root, load_settings, read_settings
 from newsroom.content.times import parse_zoned, resolve_now
 from newsroom.diagnostics import Diagnostic, errors, to_json, warnings
@@ -263,6 +263,8 @@ def serve(
 
 # Subscribers and delivery (newsroom/cli_subscribers.py): `newsroom subscribers ...`, `newsroom deliver`.
 cli_subscribers.register(app, NewsroomTyper)
+# SMS (newsroom/cli_sms.py): `newsroom sms preview SLUG`, `newsroom sms reply TEXT`.
+cli_sms.register(app, NewsroomTyper)
 
 
 def main() -> None:

@@ -105,7 +105,7 @@ def transports_for(settings: Settings) -> dict[str, Transport]:
 def _sms_gateway(settings: Settings) -> Transport:
     """The SMS gateway transport (Kannel), provided by newsroom.delivery.sms_gateway when present."""
     try:
-        from newsroom.delivery import sms_gateway  # type: ignore[attr-defined]
+        from newsroom.delivery import sms_gateway
     except ImportError as exc:
         raise DeliveryError(
             f"sms_transport = {settings.delivery.sms_transport!r} needs newsroom.delivery.sms_gateway "

@@ -74,13 +74,14 @@ class BuildReport:
 
 
 def unit_providers() -> list[UnitProvider]:
-    """Everything that goes into site/: pages, feeds and sitemaps, PDFs (heavy units)."""
+    """Everything that goes into site/: pages, feeds and sitemaps, SMS short links, PDFs (heavy units)."""
     from newsroom.render.feeds import feed_units
     from newsroom.render.pdf import pdf_units
     from newsroom.render.site import site_units
     from newsroom.render.sitemaps import sitemap_units
+    from newsroom.render.sms import sms_redirect_units
 
-    return [site_units, feed_units, sitemap_units, pdf_units]
+    return [site_units, feed_units, sitemap_units, sms_redirect_units, pdf_units]
 
 
 def build_site(

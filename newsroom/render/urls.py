@@ -58,8 +58,15 @@ def _feed_folder(language: str, topic: str | None, office: str | None) -> str:
     return home(language)
 
 
+def short_link(code: str) -> str:
+    """The short link in SMS alerts: a tiny static page that forwards to a release page."""
+    return f"/r/{code}/"
+
+
 # The subscription web app (served beside the static site, same origin).
 SUBSCRIBE = "/subscribe"
+SMS_DLR = "/sms/dlr"  # Kannel's delivery reports for SMS alerts (dlr-url)
+SMS_INBOUND = "/sms/inbound"  # Kannel's sms-service get-url: texts residents send to the short code
 
 
 def absolute(settings: Settings, path: str) -> str:

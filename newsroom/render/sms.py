@@ -1,0 +1,263 @@
+"""SMS output: alerts for a release in a subscriber's language, keyword replies, short-link pages.
+
+An alert is the release's `sms:` text (or its headline), a short link and the opt-out line, in the
+subscriber's language, within `sms.segment_budget` segments. When it does not fit, the text is cut
+at a word boundary and ends with an ellipsis; the link and the opt-out line are never touched.
+Alerts depend only on (release, language), never on the subscriber: compose once, send to many.
+
+A language without a translation gets the original's text with the opt-out line in the
+subscriber's language (how to stop must always be readable).
+
+Short links are `<base_url>/r/<code>/`, `code` derived from slug and language; `sms_redirect_units`
+writes a tiny page there that forwards to the release page in that language.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urlsplit
+
+from newsroom.config import Settings
+from newsroom.content.models import Release
+from newsroom.content.segments import SegmentCount, count_segments, is_gsm7
+from newsroom.content.sms import SHORT_CODE_LENGTH, assemble, clean_text
+from newsroom.errors import RenderError
+from newsroom.gate import Published
+from newsroom.render import urls
+from newsroom.render.base import Artifact, Unit, digest
+from newsroom.render.i18n import text_direction, translations
+
+# Bump when the redirect page's markup changes, so incremental builds re-render it.
+REDIRECT_PAGE_VERSION = 3
+# Punctuation a cut text may end on before the ellipsis is added ("plan, ..." reads badly).
+_TRAILING = ".,;:!?-–—、，。；：！？"
+_CJK_BREAK_AFTER = "、，。；：！？）」』"
+
+ReplyKind = Literal["help", "join", "stop", "start", "confirm"]
+
+
+@dataclass(frozen=True)
+class SmsAlert:
+    language: str  # the subscriber's language (of the opt-out line)
+    text: str  # exactly what is sent
+    link: str
+    count: SegmentCount
+    shortened: bool  # the release text was cut at a word to fit the budget
+
+    @property
+    def is_ucs2(self) -> bool:
+        return self.count.encoding == "UCS-2"
+
+
+def short_code(slug: str, language: str) -> str:
+    """A stable 8-character code for (release, language): lowercase base32, GSM-7 safe."""
+    raw = hashlib.sha256(f"{slug}\n{language}".encode()).digest()
+    return base64.b32encode(raw).decode("ascii").lower()[:SHORT_CODE_LENGTH]
+
+
+def short_link(settings: Settings, slug: str, language: str) -> str:
+    return urls.absolute(settings, urls.short_link(short_code(slug, language)))
+
+
+def opt_out(language: str) -> str:
+    """The line that ends every alert ('Reply STOP to end'). content/sms.py reads the same catalog
+    entry for `newsroom check` (content may not import render); a test keeps the two equal."""
+    return translations(language, "sms").gettext("Reply STOP to end")
+
+
+def compose_alert(release: Release, language: str, settings: Settings) -> SmsAlert:
+    """The alert for `release` as a subscriber reading `language` receives it."""
+    localized = release.localized(language)
+    link = short_link(settings, release.slug, language)
+    opt_out_text = opt_out(language)
+    text, shortened = fit_text(
+        localized.sms or localized.title, link, opt_out_text, settings.sms.segment_budget
+    )
+    message = assemble(text, link, opt_out_text)
+    return SmsAlert(language, message, link, count_segments(message), shortened)
+
+
+def fit_text(text: str, link: str, opt_out: str, budget: int) -> tuple[str, bool]:
+    """The text, or its longest word-boundary prefix plus an ellipsis, that fits in `budget` segments.
+
+    Word boundaries are spaces and, in Chinese, punctuation. Chinese without punctuation in reach
+    may also be cut between two ideographs, but only when the cut at punctuation would lose more
+    than a third of what fits (a clause is rarely longer).
+    """
+    text = clean_text(text)
+    if count_segments(assemble(text, link, opt_out)).segments <= budget:
+        return text, False
+    at_word = _longest_fit(text, _word_ends(text), link, opt_out, budget)
+    at_ideograph = _longest_fit(text, _ideograph_ends(text), link, opt_out, budget)
+    if at_word and (not at_ideograph or len(at_word) * 3 >= len(at_ideograph) * 2):
+        return at_word, True
+    if at_ideograph:
+        return at_ideograph, True
+    raise RenderError(
+        f"an SMS alert cannot fit even one word of {text[:40]!r} with its link and opt-out line in "
+        f"{budget} segment(s) (fix: raise sms.segment_budget in newsroom.toml)"
+    )
+
+
+def _longest_fit(text: str, ends: list[int], link: str, opt_out: str, budget: int) -> str:
+    """The longest `text[:end]` + ellipsis that fits, for `end` in `ends`; "" if none does."""
+    for end in reversed(ends):
+        candidate = _with_ellipsis(text[:end], link, opt_out)
+        if candidate and count_segments(assemble(candidate, link, opt_out)).segments <= budget:
+            return candidate
+    return ""
+
+
+def _word_ends(text: str) -> list[int]:
+    """Where a word ends, ascending: before a space, after Chinese punctuation."""
+    ends = {i for i, ch in enumerate(text) if ch.isspace() and i > 0}
+    ends |= {i + 1 for i, ch in enumerate(text[:-1]) if ch in _CJK_BREAK_AFTER}
+    return sorted(ends)
+
+
+def _ideograph_ends(text: str) -> list[int]:
+    """Between two ideographs: Chinese has no spaces, and each ideograph is a word or part of one."""
+    return [i + 1 for i in range(len(text) - 1) if _is_ideograph(text[i]) and _is_ideograph(text[i + 1])]
+
+
+def _is_ideograph(ch: str) -> bool:
+    return unicodedata.name(ch, "").startswith("CJK UNIFIED IDEOGRAPH")
+
+
+def _with_ellipsis(prefix: str, link: str, opt_out: str) -> str:
+    """The prefix, without trailing punctuation, plus an ellipsis; "" when no word is left."""
+    prefix = prefix.rstrip().rstrip(_TRAILING).rstrip()
+    if not prefix:
+        return ""
+    # "..." keeps a GSM-7 message GSM-7; "…" is one character where UCS-2 is needed anyway.
+    return prefix + ("..." if is_gsm7(prefix + link + opt_out) else "…")
+
+
+# --- replies to keywords and confirmations ------------------------------------------------------
+
+
+def program_name(settings: Settings, language: str) -> str:
+    return settings.sms.program_name or settings.site_name(language)
+
+
+def help_contact(settings: Settings) -> str:
+    """Who to ask: sms.help_contact, else the site's host name."""
+    return settings.sms.help_contact or (urlsplit(settings.site.base_url).hostname or settings.site.base_url)
+
+
+def reply_text(kind: ReplyKind, language: str, settings: Settings) -> str:
+    """The short text sent for a keyword (help/join/stop/start) or a web sign-up (confirm)."""
+    t = translations(language, "sms")
+    templates: dict[ReplyKind, str] = {
+        "help": t.gettext(
+            "{program}: news alerts. Help: {contact}. Msg & data rates may apply. Reply STOP to end."
+        ),
+        "join": t.gettext(
+            "{program}: you're signed up for news alerts. Msg freq varies. Msg & data rates may apply. "
+            "Reply HELP for help, STOP to end."
+        ),
+        "stop": t.gettext(
+            "{program}: you're unsubscribed and will get no more messages. Reply START to rejoin."
+        ),
+        "start": t.gettext(
+            "{program}: you're signed up again for news alerts. Msg freq varies. Msg & data rates may "
+            "apply. Reply HELP for help, STOP to end."
+        ),
+        "confirm": t.gettext(
+            "{program}: reply YES to confirm news alerts. Msg freq varies. Msg & data rates may apply."
+        ),
+    }
+    return templates[kind].format(program=program_name(settings, language), contact=help_contact(settings))
+
+
+# --- short-link pages ---------------------------------------------------------------------------
+
+
+def sms_redirect_units(published: Published) -> Iterator[Unit]:
+    """One unit per release (public or withdrawn): its r/<code>/index.html page in every language."""
+    settings = published.settings
+    releases = (*published.releases, *published.withdrawn)
+    check_unique_codes(
+        [(release.slug, language) for release in releases for language in settings.language_codes]
+    )
+    for release in releases:
+        pages = tuple(_redirect_page(release, language, settings) for language in settings.language_codes)
+        yield Unit(
+            name=f"sms-redirect:{release.slug}",
+            key=digest("sms-redirect", REDIRECT_PAGE_VERSION, pages),
+            render=render_redirect_pages,
+            args=(pages,),
+        )
+
+
+def check_unique_codes(pairs: Iterable[tuple[str, str]]) -> None:
+    """RenderError when two (slug, language) pairs share a short code (40 bits: rare, but then two
+    alerts would link to one page)."""
+    seen: dict[str, tuple[str, str]] = {}
+    for slug, language in pairs:
+        code = short_code(slug, language)
+        other = seen.setdefault(code, (slug, language))
+        if other != (slug, language):
+            raise RenderError(
+                f"SMS short link r/{code}/ would serve both {other[0]} ({other[1]}) and {slug} ({language}) "
+                "(fix: set a different `slug:` on one of them)"
+            )
+
+
+# (code, language, direction, headline, headline language, its direction, link text, target URL)
+RedirectPage = tuple[str, str, str, str, str, str, str, str]
+
+
+def _redirect_page(release: Release, language: str, settings: Settings) -> RedirectPage:
+    localized = release.localized(language)
+    link_text = translations(language, "sms").gettext("Continue to the news release")
+    target = urls.absolute(settings, urls.release_page(language, release.slug))
+    return (
+        short_code(release.slug, language), language, text_direction(language),
+        localized.title, localized.language, text_direction(localized.language), link_text, target,
+    )  # fmt: skip
+
+
+def render_redirect_pages(pages: Iterable[RedirectPage]) -> list[Artifact]:
+    return [Artifact(f"r/{page[0]}/index.html", _redirect_html(page).encode("utf-8")) for page in pages]
+
+
+def _redirect_html(page: RedirectPage) -> str:
+    _code, language, direction, headline, headline_language, headline_direction, link_text, target = page
+    href = html.escape(target, quote=True)
+    # A headline in the original's language (no translation) says so, e.g. English on an Arabic page.
+    heading_lang = ""
+    if headline_language != language:
+        heading_lang = f' lang="{html.escape(headline_language)}" dir="{headline_direction}"'
+    return (
+        "<!DOCTYPE html>\n"
+        f'<html lang="{html.escape(language)}" dir="{direction}">\n'
+        "<head>\n"
+        '<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        '<meta name="robots" content="noindex">\n'
+        f'<meta http-equiv="refresh" content="0; url={href}">\n'
+        f'<link rel="canonical" href="{href}">\n'
+        f"<title{heading_lang}>{html.escape(headline)}</title>\n"
+        "<style>body{font-family:system-ui,sans-serif;margin:1.5rem;line-height:1.4}"
+        "h1{font-size:1.5rem}a{font-size:1.25rem}</style>\n"
+        "</head>\n"
+        "<body>\n"
+        "<main>\n"
+        f"<h1{heading_lang}>{html.escape(headline)}</h1>\n"
+        f'<p><a href="{href}">{html.escape(link_text)}</a></p>\n'
+        "</main>\n"
+        "</body>\n"
+        "</html>\n"
+    )
+
+
+def alerts_by_language(release: Release, settings: Settings) -> dict[str, SmsAlert]:
+    """The alert for every site language: what a fan-out looks up per subscriber."""
+    return {language: compose_alert(release, language, settings) for language in settings.language_codes}
