@@ -32,8 +32,15 @@ class Run:
 
 Stage = Callable[[Run], str]
 
+
+def _site(run: Run) -> str:
+    from newsroom.render.builder import build_site  # the renderers import this module's check()
+
+    return build_site(run.settings, run.published).summary()
+
+
 # Stages after the gate, in order; each returns a one-line summary of the work it did.
-STAGES: list[tuple[str, Stage]] = []
+STAGES: list[tuple[str, Stage]] = [("site", _site)]
 
 
 def check(settings: Settings, *, strict: bool = False) -> tuple[Newsroom, list[Diagnostic]]:

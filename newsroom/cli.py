@@ -207,6 +207,39 @@ def publish(
         console.print(summary, markup=False)
 
 
+@app.command("build")
+def build_site_command(
+    root: RootOption = None,
+    now: NowOption = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
+) -> None:
+    """Build the static site/ from what is public at NOW (only what changed is rendered)."""
+    from newsroom.render.builder import build_at
+
+    settings = settings_for(root)
+    report = build_at(settings, now_for(now), strict=strict)
+    console.print(f"site: {report.summary()} -> {settings.site_dir}", markup=False)
+
+
+@app.command()
+def serve(
+    root: RootOption = None,
+    now: NowOption = None,
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1.")] = 8000,
+) -> None:
+    """Preview the site on http://127.0.0.1:PORT/ and rebuild whenever a release or template changes."""
+    from newsroom.preview import serve as serve_site
+
+    settings = settings_for(root)
+    moment = now_for(now) if now else None
+    serve_site(
+        settings.root,
+        lambda: moment or now_for(None),
+        lambda text: console.print(text, markup=False),
+        port=port,
+    )
+
+
 def main() -> None:
     app()
 

@@ -1,0 +1,90 @@
+"""`newsroom serve`: build the site, serve it on 127.0.0.1, rebuild when a source file changes.
+
+Changes are found by polling modification times (no extra dependency, works everywhere). The server
+reads through the `site` symlink on every request, so it always serves the latest complete build.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from http import HTTPStatus
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from newsroom.config import CONFIG_NAME, Settings, load_settings
+from newsroom.errors import NewsroomError
+from newsroom.render import site, site_pages
+from newsroom.render.builder import build_at
+from newsroom.render.i18n import LOCALE_DIR, translations
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        page = Path(self.directory) / "404.html"
+        if code != HTTPStatus.NOT_FOUND or not page.is_file():
+            super().send_error(code, message, explain)
+            return
+        body = page.read_bytes()
+        self.send_response(code)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass  # quiet: the console shows builds, not every request
+
+
+def start_server(directory: Path, port: int = 8000) -> ThreadingHTTPServer:
+    """Serve `directory` on 127.0.0.1 (port 0 picks a free one) from a background thread."""
+    handler = functools.partial(_Handler, directory=str(directory))
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def watched_files(settings: Settings) -> dict[Path, int]:
+    """Every file a build reads, with its modification time."""
+    roots = [settings.releases_dir, site.TEMPLATES, LOCALE_DIR]
+    files = {settings.root / CONFIG_NAME: 0}
+    for folder in roots:
+        files.update(dict.fromkeys((p for p in folder.rglob("*") if p.is_file()), 0))
+    return {path: path.stat().st_mtime_ns for path in files if path.exists()}
+
+
+def rebuild(root: Path, now: Callable[[], datetime], say: Callable[[str], None]) -> None:
+    """One build; a failing one is reported and the previous site keeps being served."""
+    for cached in (site._code_fingerprint, site_pages.environment, translations):
+        cached.cache_clear()  # templates and catalogs may have changed since the last build
+    try:
+        settings = load_settings(root)
+        say(f"site: {build_at(settings, now()).summary()}")
+    except NewsroomError as exc:
+        say(f"build failed, still serving the previous site:\n{exc.format_message()}")
+
+
+def serve(root: Path, now: Callable[[], datetime], say: Callable[[str], None], port: int = 8000,
+          interval: float = 1.0, rounds: int | None = None) -> None:  # fmt: skip
+    """Build, serve, and rebuild on changes; `rounds` bounds the polling loop (tests), None = forever."""
+    rebuild(root, now, say)
+    settings = load_settings(root)
+    server = start_server(settings.site_dir, port)
+    say(f"serving {settings.site_dir} at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
+    seen = watched_files(settings)
+    try:
+        while rounds is None or rounds > 0:
+            time.sleep(interval)
+            rounds = None if rounds is None else rounds - 1
+            current = watched_files(settings)
+            if current != seen:
+                seen = current
+                rebuild(root, now, say)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()

@@ -1,0 +1,548 @@
+"""Render site pages: build each page's context and fill its Jinja2 template (runs in worker processes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+
+from newsroom.content.body import is_local_asset, scan_body
+from newsroom.content.models import Release
+from newsroom.render import urls
+from newsroom.render.base import Artifact
+from newsroom.render.i18n import translations
+from newsroom.render.site_text import (
+    body_html,
+    date_text,
+    datetime_text,
+    host_domain,
+    ics_event,
+    iso,
+    json_ld,
+    language_name,
+)
+
+if TYPE_CHECKING:
+    from newsroom.config import Settings
+    from newsroom.render.site import SiteInputs
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "site"
+STATIC_FILES = ("site.css", "print.css")
+CSS_URL = "/static/site.css"
+PRINT_CSS_URL = "/static/print.css"
+
+
+@cache
+def environment(language: str) -> jinja2.Environment:
+    """One environment per language, with the `site` catalog installed for {{ _("...") }}."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.install_gettext_translations(translations(language, "site"), newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+def _page(language: str, template: str, path: str, context: dict[str, Any]) -> Artifact:
+    html = environment(language).get_template(template).render(context)
+    return Artifact(path, html.encode("utf-8"))
+
+
+def _file_for(url: str) -> str:
+    """The file behind a page URL: '/ru/' -> 'ru/index.html'."""
+    path = url.lstrip("/")
+    return path + "index.html" if path.endswith("/") or not path else path
+
+
+# --- shared context --------------------------------------------------------------------------------
+
+
+def _chrome(site: SiteInputs, language: str) -> dict[str, Any]:
+    """What every page of a language shows: banner, header, footer, filters."""
+    settings = site.settings
+    return {
+        "lang": language,
+        "dir": settings.language(language).dir,
+        "site_name": settings.site_name(language),
+        "home_url": urls.home(language),
+        "home_absolute": urls.absolute(settings, urls.home(language)),
+        "dirs": {lang.code: lang.dir for lang in settings.languages},
+        "og_locale": _og_locale(settings, language),
+        "og_locales": {code: _og_locale(settings, code) for code in settings.language_codes},
+        "archive_url": archive_index(language),
+        "subscribe_url": urls.SUBSCRIBE,
+        "rss_url": urls.rss_feed(language),
+        "atom_url": urls.atom_feed(language),
+        "css_url": CSS_URL,
+        "print_css_url": PRINT_CSS_URL,
+        "banner_domain": host_domain(settings.site.base_url),
+        "sms_keyword": settings.sms.keyword,
+        "sms_number": settings.sms.short_code,
+        "press_email": settings.email.reply_to,
+        "topics": [
+            (settings.topic_label(t, language), urls.topic_page(language, t)) for t in settings.topics
+        ],
+        "offices": [
+            (settings.office_label(o, language), urls.office_page(language, o)) for o in settings.offices
+        ],
+    }
+
+
+def _og_locale(settings: Settings, language: str) -> str:
+    """OpenGraph wants language_TERRITORY (ru_RU, zh_CN); CLDR's likely subtags supply the territory."""
+    from babel.core import get_global
+
+    from newsroom.render.i18n import babel_locale
+
+    code = babel_locale(language)
+    likely = str(get_global("likely_subtags").get(code.split("_")[0], code))
+    parts = likely.split("_")
+    return f"{parts[0]}_{parts[-1]}" if len(parts) > 1 else parts[0]
+
+
+@dataclass(frozen=True)
+class Link:
+    code: str  # language code
+    name: str  # the language's own name
+    url: str  # site-relative
+    absolute: str
+    dir: str
+
+
+def _language_links(settings: Settings, codes: list[str], url_of: Any) -> list[Link]:
+    return [
+        Link(
+            code,
+            settings.language(code).name,
+            url_of(code),
+            urls.absolute(settings, url_of(code)),
+            settings.language(code).dir,
+        )
+        for code in settings.language_codes
+        if code in codes
+    ]
+
+
+def _meta(
+    settings: Settings, language: str, url_of: Any, codes: list[str], title: str, description: str
+) -> dict[str, Any]:
+    """Canonical URL, hreflang alternates (+ x-default: the default language or the original)."""
+    links = _language_links(settings, codes, url_of)
+    default = settings.site.default_language if settings.site.default_language in codes else codes[0]
+    return {
+        "title": title,
+        "description": description,
+        "canonical": urls.absolute(settings, url_of(language)),
+        "alternates": links,
+        "x_default": urls.absolute(settings, url_of(default)),
+        "switcher": links,
+    }
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One release in a listing, in the reader's language or the original with a note."""
+
+    url: str
+    title: str
+    lang: str  # the language the title and summary are in
+    dir: str
+    summary: str
+    date: str
+    iso: str
+    kind: str
+    office: str
+    missing_note: str  # "Available in English only", in the reader's language; "" when translated
+
+
+def entry(settings: Settings, release: Release, language: str) -> Entry:
+    text = release.localized(language)
+    gettext = translations(language, "site").gettext
+    note = ""
+    if text.is_fallback:
+        note = gettext("Available in %(language)s only") % {
+            "language": language_name(text.language, language)
+        }
+    return Entry(
+        url=urls.release_page(text.language, release.slug),
+        title=text.title,
+        lang=text.language,
+        dir=settings.language(text.language).dir,
+        summary=text.summary,
+        date=date_text(release.release_time, language, settings.zone),
+        iso=iso(release.release_time, settings.zone),
+        kind=release.meta.kind,
+        office=settings.office_label(release.meta.office, language),
+        missing_note=note,
+    )
+
+
+def archive_index(language: str) -> str:
+    return f"/{language}/archive/"
+
+
+# --- listings --------------------------------------------------------------------------------------
+
+
+def _listing(
+    site: SiteInputs, language: str, releases: tuple[Release, ...], url_of: Any, title: str, **extra: Any
+) -> list[Artifact]:
+    settings = site.settings
+    context = _chrome(site, language)
+    description = extra.pop("description", "") or title
+    context["page"] = _meta(settings, language, url_of, settings.language_codes, title, description)
+    context["entries"] = [entry(settings, r, language) for r in releases]
+    context.update(extra)
+    return [_page(language, extra.get("template", "listing.html"), _file_for(url_of(language)), context)]
+
+
+def render_home(site: SiteInputs, language: str, releases: tuple[Release, ...]) -> list[Artifact]:
+    gettext = translations(language, "site").gettext
+    return _listing(
+        site,
+        language,
+        releases,
+        urls.home,
+        site.settings.site_name(language),
+        heading=gettext("Latest news"),
+        template="home.html",
+        description=gettext("News releases, statements and media advisories."),
+    )
+
+
+def render_topic(
+    site: SiteInputs, language: str, releases: tuple[Release, ...], topic: str
+) -> list[Artifact]:
+    label = site.settings.topic_label(topic, language)
+    return _listing(
+        site,
+        language,
+        releases,
+        lambda code: urls.topic_page(code, topic),
+        label,
+        heading=label,
+        feeds=(urls.rss_feed(language, topic=topic), urls.atom_feed(language, topic=topic)),
+    )
+
+
+def render_office(
+    site: SiteInputs, language: str, releases: tuple[Release, ...], office: str
+) -> list[Artifact]:
+    label = site.settings.office_label(office, language)
+    return _listing(
+        site,
+        language,
+        releases,
+        lambda code: urls.office_page(code, office),
+        label,
+        heading=label,
+        feeds=(urls.rss_feed(language, office=office), urls.atom_feed(language, office=office)),
+    )
+
+
+def render_month(
+    site: SiteInputs,
+    language: str,
+    releases: tuple[Release, ...],
+    month: tuple[int, int],
+    newer: tuple[int, int] | None,
+    older: tuple[int, int] | None,
+) -> list[Artifact]:
+    label = _month_label(*month, language)
+    return _listing(
+        site,
+        language,
+        releases,
+        lambda code: urls.archive_page(code, *month),
+        label,
+        heading=label,
+        newer=(_month_label(*newer, language), urls.archive_page(language, *newer)) if newer else None,
+        older=(_month_label(*older, language), urls.archive_page(language, *older)) if older else None,
+    )
+
+
+def render_archive_index(
+    site: SiteInputs, language: str, _releases: tuple[Release, ...], counts: tuple[tuple[int, int, int], ...]
+) -> list[Artifact]:
+    gettext = translations(language, "site").gettext
+    months = [(_month_label(y, m, language), urls.archive_page(language, y, m), n) for y, m, n in counts]
+    return _listing(
+        site,
+        language,
+        (),
+        archive_index,
+        gettext("Archive"),
+        heading=gettext("Archive"),
+        months=months,
+        template="archive.html",
+    )
+
+
+def _month_label(year: int, month: int, language: str) -> str:
+    from babel.dates import format_skeleton
+
+    from newsroom.render.i18n import babel_locale
+    from newsroom.render.site_text import _HT_MONTHS
+
+    if language == "ht":
+        return f"{_HT_MONTHS[month - 1].capitalize()} {year}"
+    from datetime import date
+
+    text = format_skeleton("yMMMM", date(year, month, 1), locale=babel_locale(language))
+    return text[:1].upper() + text[1:]
+
+
+# --- one release -----------------------------------------------------------------------------------
+
+
+def render_release(site: SiteInputs, release: Release, language: str) -> list[Artifact]:
+    settings = site.settings
+    text = release.localized(language)
+    meta = release.meta
+    context = _chrome(site, language)
+    page_url = urls.release_page(language, release.slug)
+    description = text.summary or text.subtitle or text.title
+    context["page"] = _meta(
+        settings,
+        language,
+        lambda code: urls.release_page(code, release.slug),
+        release.languages,
+        text.title,
+        description,
+    )
+    image = (
+        urls.absolute(settings, urls.release_asset(release.slug, meta.images[0].src)) if meta.images else ""
+    )
+    context["page"]["og"] = {
+        "type": "article",
+        "image": image,
+        "image_alt": text.images[0].alt if image else "",
+    }
+    context["page"]["published"] = iso(release.release_time, settings.zone)
+    context["page"]["modified"] = iso(release.updated_time, settings.zone)
+    context["page"]["jsonld"] = json_ld(_news_article(settings, release, language, description))
+    context.update(
+        release=release,
+        text=text,
+        kind=meta.kind,
+        office=(settings.office_label(meta.office, language), urls.office_page(language, meta.office)),
+        topics=[(settings.topic_label(t, language), urls.topic_page(language, t)) for t in meta.topics],
+        released=datetime_text(release.release_time, language, settings.zone),
+        released_iso=iso(release.release_time, settings.zone),
+        body=body_html(text.body, release.slug),
+        images=[(urls.release_asset(release.slug, i.src), i) for i in text.images],
+        attachments=[(urls.release_asset(release.slug, a.src), a.title) for a in meta.attachments],
+        corrections=[
+            (date_text(c.date, language, settings.zone), iso(c.date, settings.zone), c.note)
+            for c in text.corrections
+        ],
+        event=_event(settings, text.event, language),
+        field_lang=_field_languages(release, language),
+        ics_url=urls.release_ics(language, release.slug) if text.event else "",
+        pdf_url=urls.release_pdf(language, release.slug),
+    )
+    artifacts = [_page(language, "release.html", _file_for(page_url), context)]
+    if text.event is not None:
+        artifacts.append(_ics(settings, release, language, description))
+    return artifacts
+
+
+def _field_languages(release: Release, language: str) -> dict[str, Any]:
+    """Which language each optional field is in: a translation may leave some to the original."""
+    translation = release.translations.get(language)
+    original = release.language
+    if translation is None:
+        return {
+            "subtitle": language,
+            "dateline": language,
+            "place": language,
+            "images": [language] * len(release.meta.images),
+            "corrections": [language] * len(release.meta.corrections),
+        }
+    text = translation.meta
+
+    def pick(value: str) -> str:
+        return language if value else original
+
+    return {
+        "subtitle": pick(text.subtitle),
+        "dateline": pick(text.dateline),
+        "place": pick(text.event.place if text.event else ""),
+        "images": [
+            pick(text.images[i].caption if i < len(text.images) else "")
+            for i in range(len(release.meta.images))
+        ],
+        "corrections": [
+            pick(text.corrections[i].note if i < len(text.corrections) else "")
+            for i in range(len(release.meta.corrections))
+        ],
+    }
+
+
+def _event(settings: Settings, event: Any, language: str) -> dict[str, str] | None:
+    if event is None:
+        return None
+    return {
+        "start": datetime_text(event.start, language, settings.zone),
+        "start_iso": iso(event.start, settings.zone),
+        "end": datetime_text(event.end, language, settings.zone) if event.end else "",
+        "end_iso": iso(event.end, settings.zone) if event.end else "",
+        "place": event.place,
+        "address": event.address,
+    }
+
+
+def _ics(settings: Settings, release: Release, language: str, description: str) -> Artifact:
+    text = release.localized(language)
+    assert text.event is not None
+    page = urls.absolute(settings, urls.release_page(language, release.slug))
+    location = ", ".join(part for part in (text.event.place, text.event.address) if part)
+    data = ics_event(
+        uid=f"{release.slug}-{language}@{host_domain(settings.site.base_url).lstrip('.')}",
+        stamp=release.updated_time,
+        start=text.event.start,
+        end=text.event.end,
+        summary=text.title,
+        location=location,
+        description=f"{description}\n{page}",
+        url=page,
+        language=language,
+    )
+    return Artifact(urls.release_ics(language, release.slug).lstrip("/"), data)
+
+
+def _news_article(settings: Settings, release: Release, language: str, description: str) -> dict[str, object]:
+    """schema.org NewsArticle: translations point at each other, corrections are listed."""
+    text = release.localized(language)
+
+    def page(code: str) -> str:
+        return urls.absolute(settings, urls.release_page(code, release.slug))
+
+    office = {"@type": "GovernmentOrganization", "name": settings.office_label(release.meta.office, language)}
+    data: dict[str, object] = {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "@id": page(language),
+        "url": page(language),
+        "mainEntityOfPage": page(language),
+        "headline": text.title,
+        "description": description,
+        "inLanguage": language,
+        "datePublished": iso(release.release_time, settings.zone),
+        "dateModified": iso(release.updated_time, settings.zone),
+        "author": office,
+        "publisher": {
+            "@type": "GovernmentOrganization",
+            "name": settings.site_name(language),
+            "url": urls.absolute(settings, urls.home(language)),
+        },
+        "articleSection": [settings.topic_label(t, language) for t in release.meta.topics],
+    }
+    if release.meta.images:
+        data["image"] = [
+            urls.absolute(settings, urls.release_asset(release.slug, i.src)) for i in release.meta.images
+        ]
+    if text.corrections:
+        data["correction"] = [
+            {"@type": "CorrectionComment", "text": c.note, "datePublished": iso(c.date, settings.zone)}
+            for c in text.corrections
+        ]
+    if language == release.language:
+        others = [code for code in release.languages if code != language]
+        if others:
+            data["workTranslation"] = [
+                {"@type": "NewsArticle", "@id": page(c), "inLanguage": c} for c in others
+            ]
+    else:
+        data["translationOfWork"] = {
+            "@type": "NewsArticle",
+            "@id": page(release.language),
+            "inLanguage": release.language,
+        }
+    return data
+
+
+def render_withdrawn(site: SiteInputs, release: Release, language: str) -> list[Artifact]:
+    settings = site.settings
+    text = release.localized(language)
+    gettext = translations(language, "site").gettext
+    context = _chrome(site, language)
+    context["page"] = _meta(
+        settings,
+        language,
+        lambda code: urls.release_page(code, release.slug),
+        release.languages,
+        gettext("Release withdrawn"),
+        gettext("This release has been withdrawn."),
+    )
+    context.update(
+        text=text,
+        released=date_text(release.release_time, language, settings.zone),
+        note=release.meta.withdrawn_note,
+        note_lang=release.language,
+        note_dir=settings.language(release.language).dir,
+    )
+    return [_page(language, "withdrawn.html", _file_for(urls.release_page(language, release.slug)), context)]
+
+
+def media_files(release: Release) -> list[str]:
+    """Files beside the release that pages link to: images, attachments, images in the body."""
+    names = [image.src for image in release.meta.images] + [a.src for a in release.meta.attachments]
+    for body in [release.body, *(t.body for t in release.translations.values())]:
+        names += [src for _, src, _ in scan_body(body).images if is_local_asset(src)]
+    return sorted({name for name in names if (release.folder / name).is_file()})
+
+
+def render_media(release: Release) -> list[Artifact]:
+    return [
+        Artifact(urls.release_asset(release.slug, name).lstrip("/"), (release.folder / name).read_bytes())
+        for name in media_files(release)
+    ]
+
+
+# --- site-wide pages -------------------------------------------------------------------------------
+
+
+def render_static(site: SiteInputs) -> list[Artifact]:
+    return [Artifact(f"static/{name}", (TEMPLATES / "static" / name).read_bytes()) for name in STATIC_FILES]
+
+
+def render_landing(site: SiteInputs) -> list[Artifact]:
+    """The page at /: one link per language, each named in its own language."""
+    settings = site.settings
+    language = settings.site.default_language
+    context = _chrome(site, language)
+    context["page"] = _meta(
+        settings, language, lambda code: "/", [language], settings.site_name(language), ""
+    )
+    context["page"]["alternates"] = []
+    context["languages"] = _language_links(settings, settings.language_codes, urls.home)
+    context["names"] = [(link, settings.site_name(link.code)) for link in context["languages"]]
+    return [_page(language, "landing.html", "index.html", context)]
+
+
+def render_not_found(site: SiteInputs) -> list[Artifact]:
+    settings = site.settings
+    language = settings.site.default_language
+    context = _chrome(site, language)
+    title = translations(language, "site").gettext("Page not found")
+    context["page"] = _meta(settings, language, lambda code: "/404.html", [language], title, "")
+    context["page"]["alternates"] = []
+    context["languages"] = _language_links(settings, settings.language_codes, urls.home)
+    context["notices"] = [
+        (
+            link,
+            translations(link.code, "site").gettext("Page not found"),
+            translations(link.code, "site").gettext("Go to the newsroom home page"),
+        )
+        for link in context["languages"]
+    ]
+    return [_page(language, "404.html", "404.html", context)]

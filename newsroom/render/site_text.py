@@ -1,0 +1,169 @@
+"""Text the site pages are made of: sanitized body HTML, localized dates, .ics events, JSON-LD."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import nh3
+from babel import Locale
+from babel.dates import format_date, format_time
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from newsroom.content.body import is_local_asset
+from newsroom.render import urls
+from newsroom.render.i18n import babel_locale
+
+# html=True so raw HTML is parsed as HTML and then removed by nh3 rather than shown as text.
+_MARKDOWN = MarkdownIt("commonmark", {"html": True}).enable("table")
+_TAGS = {
+    "p", "a", "em", "strong", "code", "pre", "blockquote", "ul", "ol", "li", "h2", "h3", "h4", "h5", "h6",
+    "table", "thead", "tbody", "tr", "th", "td", "img", "br", "hr",
+}  # fmt: skip
+_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "th": {"style"}, "td": {"style"}}
+
+# Babel's Haitian Creole data is mostly French; these are the Creole names readers expect.
+_HT_MONTHS = (
+    "janvye", "fevriye", "mas", "avril", "me", "jen", "jiyè", "out", "septanm", "oktòb", "novanm", "desanm",
+)  # fmt: skip
+_HT_LANGUAGES = {
+    "en": "angle", "es": "panyòl", "ru": "ris", "zh": "chinwa", "ar": "arab", "ht": "kreyòl ayisyen",
+    "fr": "franse",
+}  # fmt: skip
+
+
+def body_html(markdown: str, slug: str) -> str:
+    """Release body as safe HTML: headings start at h2, local files point at the release's media."""
+    tokens = _MARKDOWN.parse(markdown)
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(int(token.tag[1]) + 1, 6)}"
+        for child in token.children or ():
+            _point_at_media(child, slug)
+    html = _MARKDOWN.renderer.render(tokens, _MARKDOWN.options, {})
+    return nh3.clean(html, tags=_TAGS, attributes=_ATTRIBUTES, link_rel=None)
+
+
+def _point_at_media(token: Token, slug: str) -> None:
+    attribute = {"image": "src", "link_open": "href"}.get(token.type)
+    if attribute is None:
+        return
+    value = str(token.attrs.get(attribute, ""))
+    if is_local_asset(value):
+        token.attrs[attribute] = urls.release_asset(slug, value)
+
+
+def local_time(moment: datetime, zone: ZoneInfo) -> datetime:
+    return moment.astimezone(zone)
+
+
+def date_text(moment: datetime, language: str, zone: ZoneInfo) -> str:
+    """'25 ноября 2024 г.', 'November 25, 2024', '25 novanm 2024'."""
+    local = moment.astimezone(zone)
+    if language == "ht":
+        return f"{local.day} {_HT_MONTHS[local.month - 1]} {local.year}"
+    return format_date(local, format="long", locale=babel_locale(language))
+
+
+def datetime_text(moment: datetime, language: str, zone: ZoneInfo) -> str:
+    """Date and time in the site's zone: '25 ноября 2024 г., 10:00 EST'."""
+    local = moment.astimezone(zone)
+    time = format_time(local, format="short", locale=babel_locale(language))
+    pattern = Locale.parse(babel_locale(language)).datetime_formats["medium"]
+    combined = str(pattern).replace("{1}", date_text(moment, language, zone)).replace("{0}", time)
+    return f"{combined} {local.tzname()}"
+
+
+def language_name(code: str, in_language: str) -> str:
+    """The name of language `code` as readers of `in_language` write it ('inglés', 'английский')."""
+    if in_language == "ht" and code in _HT_LANGUAGES:
+        return _HT_LANGUAGES[code]
+    names = Locale.parse(babel_locale(in_language)).languages
+    return str(names.get(code) or names.get(code.split("-")[0]) or code)
+
+
+def iso(moment: datetime, zone: ZoneInfo) -> str:
+    """ISO 8601 with the site zone's offset, e.g. 2024-11-25T10:00:00-05:00."""
+    return moment.astimezone(zone).isoformat()
+
+
+def json_ld(data: dict[str, object]) -> str:
+    """JSON for a <script type="application/ld+json">: '<' escaped so nothing can close the tag."""
+    text = json.dumps(data, ensure_ascii=False, indent=1, sort_keys=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+# --- iCalendar (RFC 5545) --------------------------------------------------------------------------
+
+
+def ics_event(
+    *,
+    uid: str,
+    stamp: datetime,
+    start: datetime,
+    end: datetime | None,
+    summary: str,
+    location: str,
+    description: str,
+    url: str,
+    language: str,
+) -> bytes:
+    """A one-event calendar; times in UTC so no VTIMEZONE is needed."""
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//newsroom//site//EN",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        "BEGIN:VEVENT",
+        f"UID:{uid}",
+        f"DTSTAMP:{_utc(stamp)}",
+        f"DTSTART:{_utc(start)}",
+        *([f"DTEND:{_utc(end)}"] if end else []),
+        f"SUMMARY;LANGUAGE={language}:{_escape(summary)}",
+        f"LOCATION;LANGUAGE={language}:{_escape(location)}",
+        f"DESCRIPTION;LANGUAGE={language}:{_escape(description)}",
+        f"URL:{url}",
+        "END:VEVENT",
+        "END:VCALENDAR",
+    ]
+    return "".join(_fold(line) + "\r\n" for line in lines).encode("utf-8")
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _escape(text: str) -> str:
+    return (
+        text.replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\r\n", "\\n")
+        .replace("\n", "\\n")
+    )
+
+
+def _fold(line: str) -> str:
+    """Fold at 75 octets, never inside a UTF-8 character (RFC 5545 section 3.1)."""
+    parts: list[str] = []
+    current = ""
+    limit = 75
+    for char in line:
+        if len((current + char).encode("utf-8")) > limit:
+            parts.append(current)
+            current = char
+            limit = 74  # continuation lines start with a space
+        else:
+            current += char
+    parts.append(current)
+    return "\r\n ".join(parts)
+
+
+def host_domain(base_url: str) -> str:
+    """'.example.gov' for https://news.example.gov: what the official-site banner names."""
+    host = urlsplit(base_url).hostname or ""
+    return "." + ".".join(host.split(".")[-2:])

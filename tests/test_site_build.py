@@ -1,0 +1,204 @@
+"""The site build: embargo, atomic swap, determinism, incremental rebuilds, removals."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from newsroom.config import load_settings
+from newsroom.content.loader import load_newsroom
+from newsroom.errors import ContentError, RenderError
+from newsroom.gate import Published, gate
+from newsroom.render.base import Artifact, Unit
+from newsroom.render.builder import build_site
+from newsroom.render.site import site_units
+from tests.conftest import EMBARGOED_SLUG, EMBARGOED_WORDS, SAMPLE_NOW
+from tests.site_support import build, page, stamps, tree
+
+AFTER_EMBARGO = datetime(2030, 6, 2, 12, 0, tzinfo=UTC)
+NYX = "new-york-experience"
+LABOR = "labor-statement-winter-jobs"
+
+
+def _all_bytes_under(root: Path) -> bytes:
+    """Every byte the build wrote: the live tree and the build folders (manifests included)."""
+    chunks = [p.read_bytes() for p in sorted((root / ".site-builds").rglob("*")) if p.is_file()]
+    return b"\n".join(chunks).lower()
+
+
+def test_embargoed_release_leaves_no_trace_before_its_time(sample_root: Path) -> None:
+    build(sample_root, SAMPLE_NOW)
+    everything = _all_bytes_under(sample_root)
+    assert b"new-york-experience" in everything  # the scan does see real content
+    for word in EMBARGOED_WORDS:
+        assert word.lower().encode() not in everything, word
+    assert not any(EMBARGOED_SLUG in name for name in tree(sample_root / "site"))
+
+
+def test_embargoed_release_appears_everywhere_after_its_time(sample_root: Path) -> None:
+    build(sample_root, SAMPLE_NOW)
+    build(sample_root, AFTER_EMBARGO)
+    for url in (
+        "/en/",
+        "/es/",
+        "/en/topics/transportation/",
+        "/en/offices/governor/",
+        "/en/archive/2030/06/",
+    ):
+        assert "Hudson Skyway" in page(sample_root, url), url
+    assert "gondola" in page(sample_root, f"/en/releases/{EMBARGOED_SLUG}/")
+
+
+def test_two_builds_with_the_same_inputs_are_byte_identical(tmp_path: Path, sample_root: Path) -> None:
+    other = tmp_path / "other"
+    shutil.copytree(sample_root, other)
+    build(sample_root, SAMPLE_NOW)
+    build(other, SAMPLE_NOW)
+    first, second = tree(sample_root / "site"), tree(other / "site")
+    assert len(first) > 100
+    assert first == second
+
+
+def test_rebuild_with_nothing_changed_writes_nothing(sample_root: Path) -> None:
+    build(sample_root, SAMPLE_NOW)
+    target = os.readlink(sample_root / "site")
+    before = stamps(sample_root / "site")
+    report = build(sample_root, SAMPLE_NOW)
+    assert not report.changed and report.rendered == []
+    assert os.readlink(sample_root / "site") == target
+    assert stamps(sample_root / "site") == before
+
+
+def test_changing_one_release_rerenders_only_its_pages_and_listings(sample_root: Path) -> None:
+    build(sample_root, SAMPLE_NOW)
+    before = stamps(sample_root / "site")
+    original = next(sample_root.glob(f"releases/*/*-{LABOR}/en.md"))
+    original.write_text(original.read_text().replace("winter", "cold-season", 1), encoding="utf-8")
+
+    report = build(sample_root, SAMPLE_NOW)
+
+    rendered = set(report.rendered)
+    assert f"site:release:en:{LABOR}" in rendered
+    assert {f"site:home:{code}" for code in ("en", "es", "ru", "zh", "ar", "ht")} <= rendered
+    assert "site:office:labor:en" in rendered and "site:archive:2024-12:ru" in rendered
+    assert f"site:release:en:{NYX}" not in rendered and f"site:release:ru:{NYX}" not in rendered
+    assert "site:office:governor:en" not in rendered and "site:topic:technology:en" not in rendered
+    assert all(
+        LABOR in name or name.split(":")[1] in ("home", "topic", "office", "archive") for name in rendered
+    )
+    after = stamps(sample_root / "site")
+    assert after[f"en/releases/{NYX}/index.html"] == before[f"en/releases/{NYX}/index.html"]
+    assert after[f"en/releases/{LABOR}/index.html"] != before[f"en/releases/{LABOR}/index.html"]
+    assert "cold-season" in page(sample_root, f"/en/releases/{LABOR}/")
+
+
+def _failing_render() -> list[Artifact]:
+    raise RenderError("the template broke")
+
+
+def _failing_units(published: Published) -> list[Unit]:
+    return [Unit("test:broken", "k", _failing_render)]
+
+
+def test_a_failing_build_leaves_the_previous_site_byte_for_byte_intact(sample_root: Path) -> None:
+    build(sample_root, SAMPLE_NOW)
+    before, target = tree(sample_root / "site"), os.readlink(sample_root / "site")
+    settings = load_settings(sample_root, environ={})
+    published = gate(load_newsroom(settings), AFTER_EMBARGO)  # would add pages, but a unit fails
+
+    with pytest.raises(RenderError, match="test:broken: the template broke"):
+        build_site(settings, published, providers=[site_units, _failing_units])
+
+    assert os.readlink(sample_root / "site") == target
+    assert tree(sample_root / "site") == before
+    assert [p.name for p in (sample_root / ".site-builds").iterdir()] == [Path(target).parent.name]
+
+
+def test_an_invalid_release_stops_the_build_and_keeps_the_site(sample_root: Path) -> None:
+    build(sample_root, SAMPLE_NOW)
+    before = tree(sample_root / "site")
+    original = next(sample_root.glob(f"releases/*/*-{LABOR}/en.md"))
+    original.write_text(original.read_text().replace("kind: statement", "kind: rumour"), encoding="utf-8")
+
+    with pytest.raises(ContentError, match=r"en\.md:\d+: .*kind"):
+        build(sample_root, SAMPLE_NOW)
+    assert tree(sample_root / "site") == before
+
+
+def test_removed_translation_and_withdrawn_release_lose_their_files(sample_root: Path) -> None:
+    build(sample_root, SAMPLE_NOW)
+    assert (sample_root / f"site/es/releases/{NYX}/index.html").is_file()
+    next(sample_root.glob(f"releases/*/*-{NYX}/es.md")).unlink()
+    original = next(sample_root.glob(f"releases/*/*-{LABOR}/en.md"))
+    original.write_text(
+        original.read_text().replace("---\n", "---\nstatus: withdrawn\n", 1), encoding="utf-8"
+    )
+
+    report = build(sample_root, SAMPLE_NOW)
+
+    assert report.removed >= 1
+    assert not (sample_root / f"site/es/releases/{NYX}").exists()
+    assert LABOR not in page(sample_root, "/en/")
+    assert "withdrawn" in page(sample_root, f"/en/releases/{LABOR}/")
+
+
+def test_russian_release_page_has_a_russian_date_and_translated_chrome(sample_root: Path) -> None:
+    build(sample_root, SAMPLE_NOW)
+    html = page(sample_root, f"/ru/releases/{NYX}/")
+    assert '<html lang="ru" dir="ltr">' in html
+    assert "25 ноября 2024" in html
+    assert "Пресс-релиз" in html and "Наверх" in html and "Исправления" in html
+    assert 'hreflang="x-default" href="https://news.example.gov/en/releases/new-york-experience/"' in html
+
+
+def test_arabic_pages_are_right_to_left(sample_root: Path) -> None:
+    build(sample_root, SAMPLE_NOW)
+    for url in ("/ar/", "/ar/releases/city-digital-services-plain-language/"):
+        assert '<html lang="ar" dir="rtl">' in page(sample_root, url)
+
+
+def test_listing_marks_a_missing_translation_in_the_readers_language(sample_root: Path) -> None:
+    build(sample_root, SAMPLE_NOW)
+    html = page(sample_root, "/es/")
+    entry = re.search(r'<h3 lang="en" dir="ltr"><a href="/en/releases/labor-statement-winter-jobs/">', html)
+    assert entry, "the English original is listed, marked as English"
+    assert "Disponible solo en inglés" in html
+    assert "Только на языке оригинала (английский)" in page(sample_root, "/ru/")
+
+
+def test_withdrawn_release_is_a_localized_notice_and_leaves_listings(sample_root: Path) -> None:
+    build(sample_root, SAMPLE_NOW)
+    notice = page(sample_root, "/en/releases/withdrawn-bridge-closure/")
+    assert "Release withdrawn" in notice and "issued in error" in notice
+    assert "detour via Route 32" not in notice
+    for url in ("/en/", "/en/topics/transportation/", "/en/archive/2024/12/", "/es/"):
+        assert "withdrawn-bridge-closure" not in page(sample_root, url)
+
+
+def test_media_advisory_offers_an_ics_file(sample_root: Path) -> None:
+    build(sample_root, SAMPLE_NOW)
+    slug = "dmv-office-hours-media-advisory"
+    ics = (sample_root / f"site/en/releases/{slug}/{slug}.ics").read_bytes()
+    assert ics.startswith(b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\n")
+    assert b"DTSTART:20241209T160000Z\r\n" in ics and b"DTEND:20241209T170000Z\r\n" in ics
+    assert all(len(line) <= 75 for line in ics.split(b"\r\n"))
+    assert f"{slug}.ics" in page(sample_root, f"/en/releases/{slug}/")
+
+
+def test_release_page_has_the_parts_readers_and_machines_need(sample_root: Path) -> None:
+    build(sample_root, SAMPLE_NOW)
+    html = page(sample_root, "/en/releases/city-digital-services-plain-language/")
+    assert '<img src="/media/city-digital-services-plain-language/team.png" alt="Illustration of four' in html
+    assert (sample_root / "site/media/city-digital-services-plain-language/team.png").is_file()
+    assert '"@type": "NewsArticle"' in html and '"workTranslation"' in html
+    assert 'property="og:image"' in html and "summary_large_image" in html
+    assert "###" in html and "Text NEWS to 12345" in html
+    assert (
+        'href="/en/releases/city-digital-services-plain-language/city-digital-services-plain-language-en.pdf"'
+        in html
+    )
