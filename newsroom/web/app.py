@@ -1,0 +1,90 @@
+"""The subscription web app: `create_app(settings)` gives the FastAPI app, `run_web(...)` serves it.
+
+Pages (templates/web/, in the visitor's language; newsroom.web.views):
+    GET/POST /subscribe                  the form; always answers "check your email or phone"
+    GET/POST /confirm/<token>            double opt-in: a button, so link scanners confirm nothing
+    GET/POST /preferences/<token>        language, topics, frequency, channels, the number for texts
+    GET/POST /unsubscribe/<token>        one button; POST is also RFC 8058 one-click (no cookie, 200)
+    POST     /resubscribe/<token>        the goodbye page's way back
+JSON API under /api/ (newsroom.web.api), described at /api/openapi.json.
+
+Handlers are thin: forms.py validates, actions.py changes the database (one transaction each) and
+queues messages, pages.py renders. Database work runs in the thread pool so a slow query never stalls
+the event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+
+from newsroom.config import Settings
+from newsroom.subscribers.db import open_database
+from newsroom.web.pages import STATIC
+from newsroom.web.security import Limits, RateLimiter, SecurityHeaders, check_secret_for
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Web:
+    """What every handler shares: settings, the database, the clock and the rate limiters."""
+
+    settings: Settings
+    engine: Engine
+    clock: Clock = system_clock
+    limits: Limits = field(default_factory=Limits)
+    per_client: RateLimiter = field(init=False)
+    per_target: RateLimiter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.per_client = RateLimiter(self.limits.per_client)
+        self.per_target = RateLimiter(self.limits.per_target)
+
+    def allow_subscribe(self, client: str, target: str) -> bool:
+        """Both buckets must have a token; the target's is only spent if the client's allowed it."""
+        return self.per_client.allow(f"client:{client}") and self.per_target.allow(f"target:{target}")
+
+
+def create_app(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    clock: Clock = system_clock,
+    limits: Limits | None = None,
+    environ: dict[str, str] | None = None,
+) -> FastAPI:
+    """The web app for `settings` (the database is created or migrated on first use)."""
+    from newsroom.web import api, messages, views  # noqa: F401 - messages registers its builders
+
+    check_secret_for(environ)
+    web = Web(settings, engine or open_database(settings), clock, limits or Limits())
+    app = FastAPI(
+        title=f"{settings.site.name}: subscriptions",
+        summary="Subscribe, confirm, change preferences and unsubscribe, as JSON.",
+        docs_url=None,  # Swagger UI needs inline script and a CDN; the schema is at openapi_url
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.web = web
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static/web", StaticFiles(directory=STATIC), name="web-static")
+    views.add_pages(app, web)
+    app.include_router(api.router_for(web), prefix="/api")
+    return app
+
+
+def run_web(settings: Settings, host: str = "127.0.0.1", port: int = 8001, log_level: str = "info") -> None:
+    """Serve the app with uvicorn until interrupted (for `newsroom web` and `newsroom serve`)."""
+    import uvicorn
+
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, proxy_headers=True)
