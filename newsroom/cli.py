@@ -240,6 +240,18 @@ def serve(
     )
 
 
+@app.command()
+def web(
+    root: RootOption = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8001,
+) -> None:
+    """Serve the subscription web app (subscribe, confirm, preferences, unsubscribe, /api/)."""
+    from newsroom.web.app import run_web
+
+    run_web(settings_for(root), host=host, port=port)
+
+
 def main() -> None:
     app()
 

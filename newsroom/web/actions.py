@@ -210,16 +210,29 @@ def update_preferences(
 
 
 def _set_channel(
-    conn: Connection, subscriber: Subscriber, channel: Channel, wanted: bool, choice: Choice, source: str,
+    conn: Connection,
+    subscriber: Subscriber,
+    channel: Channel,
+    wanted: bool,
+    choice: Choice,
+    source: str,
     now: datetime,
-) -> None:  # fmt: skip
+) -> None:
     if wanted:
         store.set_subscription(conn, subscriber.id, choice.subscription(channel))
     elif _has_channel(subscriber, channel):
         store.remove_subscription(conn, subscriber.id, channel)
         address = subscriber.address(channel) or ""
-        store.log_consent(conn, subscriber_id=subscriber.id, address=address, channel=channel,
-                          action="unsubscribe", source=source, now=now, detail={"channel_only": True})  # fmt: skip
+        store.log_consent(
+            conn,
+            subscriber_id=subscriber.id,
+            address=address,
+            channel=channel,
+            action="unsubscribe",
+            source=source,
+            now=now,
+            detail={"channel_only": True},
+        )
 
 
 def _set_phone(
@@ -237,9 +250,16 @@ def _set_phone(
     if subscriber.phone:
         _drop_phone(conn, subscriber, source, now)
     store.set_subscriber_fields(conn, subscriber.id, phone=phone)
-    store.log_consent(conn, subscriber_id=subscriber.id, address=phone, channel="sms", action="subscribe",
-                      source=source, now=now, detail={"state": "number_added",
-                                                      **_describe(choice.subscription("sms"), choice.language)})  # fmt: skip
+    store.log_consent(
+        conn,
+        subscriber_id=subscriber.id,
+        address=phone,
+        channel="sms",
+        action="subscribe",
+        source=source,
+        now=now,
+        detail={"state": "number_added", **_describe(choice.subscription("sms"), choice.language)},
+    )
     queue_message(conn, SMS_CONFIRM, subscriber.id, "sms", now)
     return True
 
@@ -249,8 +269,16 @@ def _drop_phone(conn: Connection, subscriber: Subscriber, source: str, now: date
         return  # a number-only subscriber leaves through unsubscribe (the form says so)
     store.remove_subscription(conn, subscriber.id, "sms")
     store.set_subscriber_fields(conn, subscriber.id, phone=None)
-    store.log_consent(conn, subscriber_id=subscriber.id, address=subscriber.phone or "", channel="sms",
-                      action="unsubscribe", source=source, now=now, detail={"number_removed": True})  # fmt: skip
+    store.log_consent(
+        conn,
+        subscriber_id=subscriber.id,
+        address=subscriber.phone or "",
+        channel="sms",
+        action="unsubscribe",
+        source=source,
+        now=now,
+        detail={"number_removed": True},
+    )
 
 
 def subscriber(engine: Engine, subscriber_id: int) -> Subscriber:

@@ -58,7 +58,7 @@ class StatusView(BaseModel):
     status: str
 
 
-def router_for(web: Web) -> APIRouter:  # noqa: C901 - one closure per endpoint, each short
+def router_for(web: Web) -> APIRouter:
     router = APIRouter(tags=["subscriptions"])
     settings = web.settings
 
@@ -146,7 +146,7 @@ def view(subscriber: Subscriber) -> PreferencesView:
     return PreferencesView(
         language=subscriber.language,
         topics=list(main.topics) if main else [],
-        frequency=main.frequency if main and main.channel == "email" else "immediate",  # type: ignore[arg-type]
+        frequency=main.frequency if main and main.channel == "email" else "immediate",
         email="email" in by_channel,
         sms="sms" in by_channel,
         phone=subscriber.phone,

@@ -62,7 +62,7 @@ async def read_form(request: Request) -> FormData:
     return FormData(values, topics)
 
 
-def add_pages(app: FastAPI, web: Web) -> None:  # noqa: C901 - one closure per route, each short
+def add_pages(app: FastAPI, web: Web) -> None:
     settings = web.settings
 
     def language(request: Request, explicit: str | None = None, personal: str | None = None) -> str:
@@ -187,9 +187,13 @@ def add_pages(app: FastAPI, web: Web) -> None:  # noqa: C901 - one closure per r
     def preferences_page(request: Request, subscriber: Subscriber, lang: str, form: dict[str, Any],
                          errors: Errors, status: int = 200, notice: str = "") -> HTMLResponse:  # fmt: skip
         values = {
-            "form": form, "errors": errors.by_field, "first_error": next(iter(errors.by_field), ""),
-            "subscriber": subscriber, "notice": notice, "unsubscribe_url": link("unsubscribe", subscriber, lang),
-        }  # fmt: skip
+            "form": form,
+            "errors": errors.by_field,
+            "first_error": next(iter(errors.by_field), ""),
+            "subscriber": subscriber,
+            "notice": notice,
+            "unsubscribe_url": link("unsubscribe", subscriber, lang),
+        }
         return respond(request, Page("preferences.html", lang, request.url.path, values), status, csrf=True)
 
     @app.get("/preferences/{token}", response_class=HTMLResponse, include_in_schema=False)
