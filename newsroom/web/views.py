@@ -7,7 +7,6 @@ error.html for links that are broken (400), expired (410), no longer valid (404)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -27,24 +26,30 @@ from newsroom.web.security import CSRF_COOKIE, CSRF_FIELD, csrf_ok, csrf_token_i
 FORM_EXPIRED = N_("This form has expired. Check your answers and send it again.")
 
 
-@dataclass(frozen=True)
 class LinkProblem(Exception):
     """A personal link that cannot be used: status code, title and message for error.html."""
 
-    status: int
-    title: str
-    message: str
+    def __init__(self, status: int, title: str, message: str) -> None:
+        super().__init__(title)
+        self.status, self.title, self.message = status, title, message
 
 
-BROKEN = LinkProblem(400, N_("This link does not work"), N_(
-    "The link may be incomplete or changed. Copy the whole link from the email, or subscribe again."
-))  # fmt: skip
-EXPIRED = LinkProblem(410, N_("This link has expired"), N_(
-    "Confirmation links work for 7 days. Subscribe again and we will send you a new one."
-))  # fmt: skip
-GONE = LinkProblem(404, N_("This link is no longer valid"), N_(
-    "We have no subscription for this link any more. You can subscribe again at any time."
-))  # fmt: skip
+def broken() -> LinkProblem:
+    return LinkProblem(400, N_("This link does not work"), N_(
+        "The link may be incomplete or changed. Copy the whole link from the email, or subscribe again."
+    ))  # fmt: skip
+
+
+def expired() -> LinkProblem:
+    return LinkProblem(410, N_("This link has expired"), N_(
+        "Confirmation links work for 7 days. Subscribe again and we will send you a new one."
+    ))  # fmt: skip
+
+
+def gone() -> LinkProblem:
+    return LinkProblem(404, N_("This link is no longer valid"), N_(
+        "We have no subscription for this link any more. You can subscribe again at any time."
+    ))  # fmt: skip
 
 
 class FormData:
@@ -94,15 +99,15 @@ def add_pages(app: FastAPI, web: Web) -> None:
         try:
             return read_token(token, purpose, web.clock())
         except ExpiredToken:
-            raise EXPIRED from None
+            raise expired() from None
         except InvalidToken:
-            raise BROKEN from None
+            raise broken() from None
 
     async def load(token: str, purpose: Purpose) -> Subscriber:
         try:
             return await run_in_threadpool(actions.subscriber, web.engine, subscriber_id(token, purpose))
         except actions.UnknownSubscriber:
-            raise GONE from None
+            raise gone() from None
 
     def link(purpose: Purpose, subscriber: Subscriber, lang: str) -> str:
         return f"/{purpose}/{make_token(subscriber.id, purpose, web.clock())}?lang={lang}"
@@ -270,7 +275,7 @@ def add_pages(app: FastAPI, web: Web) -> None:
             return respond(request, page, 403, csrf=True)
         subscriber = await run_in_threadpool(actions.resubscribe, web.engine, subscriber.id, web.clock())
         if subscriber.status != "active":
-            raise GONE
+            raise gone()
         values = {"address": subscriber.email or subscriber.phone,
                   "preferences_url": link("preferences", subscriber, lang), "already": False,
                   "welcome_back": True}  # fmt: skip
