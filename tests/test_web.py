@@ -49,7 +49,7 @@ def confirmed(rig: WebRig, address: str, language: str = "en") -> None:
     assert rig.client.post(confirm, data={"csrf_token": csrf_of(page.text)}).status_code == 200
 
 
-# --- the main flow -----------------------------------------------------------------------------------------
+# --- the main flow -----
 
 
 def test_subscribe_confirm_and_unsubscribe_by_email(rig: WebRig) -> None:
@@ -162,7 +162,7 @@ def test_get_shows_the_unsubscribe_page_and_never_unsubscribes(rig: WebRig) -> N
     assert actions == ["subscribe", "confirm", "unsubscribe", "resubscribe"]
 
 
-# --- tokens ---------------------------------------------------------------------------------------------------
+# --- tokens -----
 
 
 def test_tampered_token_gets_a_friendly_localized_page(rig: WebRig) -> None:
@@ -184,7 +184,7 @@ def test_a_token_cannot_act_for_another_person_or_purpose(rig: WebRig) -> None:
     a, b = rig.subscriber("a@example.com"), rig.subscriber("b@example.com")
     assert a is not None and b is not None
     token_a = make_token(a.id, "unsubscribe", SAMPLE_NOW)
-    payload, _, signature = token_a.partition(".")
+    _payload, _, signature = token_a.partition(".")
     forged = make_token(b.id, "unsubscribe", SAMPLE_NOW).partition(".")[0] + "." + signature
     assert (
         rig.client.post(f"/unsubscribe/{forged}", data={"List-Unsubscribe": "One-Click"}).status_code == 400
@@ -213,7 +213,7 @@ def test_confirmation_link_expires_after_seven_days(rig: WebRig) -> None:
     assert rig.subscriber("late@example.com").status == "pending"  # type: ignore[union-attr]
 
 
-# --- no enumeration -------------------------------------------------------------------------------------------
+# --- no enumeration -----
 
 
 def test_subscribe_answers_identically_for_new_pending_active_and_unsubscribed(rig: WebRig) -> None:
@@ -248,7 +248,7 @@ def test_subscribe_answers_identically_for_new_pending_active_and_unsubscribed(r
     assert rig.subscriber("gone@example.com").status == "pending"  # type: ignore[union-attr]
 
 
-# --- CSRF, validation, rate limits --------------------------------------------------------------------------
+# --- CSRF, validation, rate limits -----
 
 
 def test_form_posts_need_the_csrf_token(rig: WebRig) -> None:
@@ -289,7 +289,7 @@ def test_rate_limits_per_target_and_per_client(sample_root: Path, database_url: 
     rig.engine.dispose()
 
 
-# --- language, headers, production ------------------------------------------------------------------------
+# --- language, headers, production -----
 
 
 def test_language_from_query_then_accept_language_then_default(rig: WebRig) -> None:
@@ -330,7 +330,7 @@ def test_refuses_to_start_in_production_with_the_development_key(
     create_app(settings, environ={}).state.web.engine.dispose()  # development: the default key is fine
 
 
-# --- JSON API ---------------------------------------------------------------------------------------------------
+# --- JSON API -----
 
 
 def test_api_subscribe_confirm_preferences_unsubscribe(rig: WebRig) -> None:
@@ -360,8 +360,13 @@ def test_api_subscribe_confirm_preferences_unsubscribe(rig: WebRig) -> None:
     gone = rig.client.post(f"/api/unsubscribe/{make_token(subscriber.id, 'unsubscribe', SAMPLE_NOW)}")
     assert gone.json() == {"status": "unsubscribed"}
     sources = [(row["action"], row["source"]) for row in rig.consent("api@example.com")]
-    assert sources == [("subscribe", "api"), ("subscribe", "api"), ("confirm", "email"), ("preferences", "api"),
-                       ("unsubscribe", "api")]  # fmt: skip
+    assert sources == [
+        ("subscribe", "api"),
+        ("subscribe", "api"),
+        ("confirm", "email"),
+        ("preferences", "api"),
+        ("unsubscribe", "api"),
+    ]
 
     schema = rig.client.get("/api/openapi.json").json()
     assert {"/api/subscribe", "/api/confirm", "/api/preferences/{token}", "/api/unsubscribe/{token}"} <= set(
