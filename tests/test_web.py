@@ -115,7 +115,7 @@ def test_a_mobile_number_gets_a_yes_request_and_stays_pending(rig: WebRig) -> No
     assert "+12125550188" in text and "ДА" in text
 
 
-# --- RFC 8058 one-click, and GET never unsubscribes -----------------------------------------------------------
+# --- RFC 8058 one-click, and GET never unsubscribes -----
 
 
 @pytest.mark.parametrize("encoding", ["urlencoded", "multipart"])
