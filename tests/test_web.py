@@ -254,6 +254,7 @@ def test_subscribe_answers_identically_for_new_pending_active_and_unsubscribed(r
 def test_form_posts_need_the_csrf_token(rig: WebRig) -> None:
     data = {"address": "x@example.com", "language": "en", "scope": "all", "frequency": "immediate"}
     assert rig.client.post("/subscribe", data=data).status_code == 403  # no cookie, no field
+    assert rig.client.post("/subscribe").status_code == 403  # an empty post gets the form, not an error 500
     token = rig.csrf()
     assert rig.client.post("/subscribe", data={**data, "csrf_token": token + "x"}).status_code == 403
     rig.client.cookies.set("newsroom_csrf", "forged.0123")

@@ -17,9 +17,12 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -125,26 +128,54 @@ class Unsubscribed:
 
 
 def unsubscribe(engine: Engine, subscriber_id: int, source: str, now: datetime) -> Unsubscribed:
-    """Stop everything for this subscriber at once: every channel, every address suppressed."""
+    """Stop everything for this subscriber at once: every channel, every address suppressed.
+
+    This is the one-click path mail providers call in bulk, so it runs four prepared statements
+    (the same effect as store.set_subscriber_fields + store.suppress + store.log_consent).
+    """
     with engine.begin() as conn:
-        subscriber = store.get_subscriber(conn, subscriber_id)
-        if subscriber is None or subscriber.status == "unsubscribed":
-            return Unsubscribed(False, subscriber.language if subscriber else None)
-        store.set_subscriber_fields(conn, subscriber_id, status="unsubscribed")
-        for channel in ("email", "sms"):
-            address = subscriber.address(channel)
+        row = conn.execute(_WHO, {"subscriber": subscriber_id}).first()
+        if row is None or row.status == "unsubscribed":
+            return Unsubscribed(False, row.language if row is not None else None)
+        conn.execute(_LEAVE, {"subscriber": subscriber_id})
+        for channel, address in (("email", row.email), ("sms", row.phone)):
             if address:
-                store.suppress(conn, address, "unsubscribed", now)
-                store.log_consent(
-                    conn,
-                    subscriber_id=subscriber_id,
-                    address=address,
-                    channel=channel,
-                    action="unsubscribe",
-                    source=source,
-                    now=now,
-                )
-        return Unsubscribed(True, subscriber.language)
+                conn.execute(_suppress_statement(conn), {"address": address, "at": now})
+                conn.execute(
+                    _CONSENT,
+                    {"subscriber_id": subscriber_id, "address": address, "channel": channel,
+                     "action": "unsubscribe", "source": source, "at": now, "detail": {}},
+                )  # fmt: skip
+        return Unsubscribed(True, row.language)
+
+
+_WHO = select(
+    store.subscribers.c.email,
+    store.subscribers.c.phone,
+    store.subscribers.c.status,
+    store.subscribers.c.language,
+).where(store.subscribers.c.id == bindparam("subscriber"))
+_LEAVE = (
+    update(store.subscribers)
+    .where(store.subscribers.c.id == bindparam("subscriber"))
+    .values(status="unsubscribed")
+)
+_CONSENT = insert(store.consent_log)
+
+
+@cache
+def _suppress_for(dialect: str) -> Any:
+    # A stronger reason already there (bounce, complaint) stays: "unsubscribed" never replaces one.
+    statement = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    return (
+        statement(store.suppressions)
+        .values(address=bindparam("address"), reason="unsubscribed", at=bindparam("at"), detail="")
+        .on_conflict_do_nothing(index_elements=["address"])
+    )
+
+
+def _suppress_statement(conn: Connection) -> Any:
+    return _suppress_for(conn.dialect.name)
 
 
 def resubscribe(engine: Engine, subscriber_id: int, now: datetime) -> Subscriber:

@@ -11,7 +11,6 @@ from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
 from newsroom.subscribers.store import Subscriber
 from newsroom.subscribers.tokens import ExpiredToken, InvalidToken, Purpose, read_token
@@ -72,7 +71,7 @@ def router_for(web: Web) -> APIRouter:
 
     async def load(token: str, purpose: Purpose) -> Subscriber:
         try:
-            return await run_in_threadpool(actions.subscriber, web.engine, subscriber_id(token, purpose))
+            return await web.run(actions.subscriber, web.engine, subscriber_id(token, purpose))
         except actions.UnknownSubscriber:
             raise HTTPException(404, "no subscription for this token") from None
 
@@ -98,14 +97,14 @@ def router_for(web: Web) -> APIRouter:
         if not web.allow_subscribe(client, address.value):
             retry = {"Retry-After": str(web.per_target.retry_after())}
             raise HTTPException(429, "too many requests; try again later", headers=retry)
-        await run_in_threadpool(actions.subscribe, web.engine, address, choice, "api", web.clock())
+        await web.run(actions.subscribe, web.engine, address, choice, "api", web.clock())
         return Accepted()
 
     @router.post("/confirm", response_model=StatusView, responses={400: {}, 404: {}, 410: {}})
     async def confirm(body: TokenRequest) -> StatusView:
         """Confirm an email subscription with the token from the confirmation link."""
         subscriber = await load(body.token, "confirm")
-        confirmed = await run_in_threadpool(actions.confirm, web.engine, subscriber.id, web.clock())
+        confirmed = await web.run(actions.confirm, web.engine, subscriber.id, web.clock())
         return StatusView(status=confirmed.status)
 
     @router.get("/preferences/{token}", response_model=PreferencesView, responses={400: {}, 404: {}})
@@ -125,7 +124,7 @@ def router_for(web: Web) -> APIRouter:
             fields, body.topics, settings, bool(subscriber.email), errors
         )
         check(errors)
-        outcome = await run_in_threadpool(
+        outcome = await web.run(
             actions.update_preferences, web.engine, subscriber.id, wanted, "api", web.clock()
         )
         return view(outcome.subscriber)
@@ -134,7 +133,7 @@ def router_for(web: Web) -> APIRouter:
     async def unsubscribe(token: str) -> StatusView:
         """Stop everything at once (the token from any email's unsubscribe link)."""
         sid = subscriber_id(token, "unsubscribe")
-        await run_in_threadpool(actions.unsubscribe, web.engine, sid, "api", web.clock())
+        await web.run(actions.unsubscribe, web.engine, sid, "api", web.clock())
         return StatusView(status="unsubscribed")
 
     return router

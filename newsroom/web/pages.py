@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 
 from newsroom.config import Settings
 from newsroom.render import urls
@@ -67,13 +68,19 @@ def environment() -> Environment:
     )
 
 
-def gettext_for(language: str) -> Callable[..., str]:
-    """`_("text %(name)s", name=...)`: translated, then formatted (autoescape still applies)."""
+def gettext_for(language: str) -> Callable[..., Markup]:
+    """`_("text %(name)s", name=...)`: translated, escaped, then filled in with escaped values.
+
+    Values are isolated with <bdi>, so an address or a number keeps its own direction inside an
+    Arabic sentence (otherwise "+12125550143" shows as "12125550143+").
+    """
     catalog = translations(language, DOMAIN)
 
-    def gettext(message: str, **values: Any) -> str:
-        text = catalog.gettext(message)
-        return text % values if values else text
+    def gettext(message: str, **values: Any) -> Markup:
+        text = Markup(escape(catalog.gettext(message)))
+        if not values:
+            return text
+        return text % {name: Markup("<bdi>%s</bdi>") % value for name, value in values.items()}
 
     return gettext
 

@@ -7,11 +7,11 @@ error.html for links that are broken (400), expired (410), no longer valid (404)
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from newsroom.render import urls
@@ -60,9 +60,14 @@ class FormData:
         self.topics = topics
 
 
+FORM_FIELDS = ("address", "language", "scope", "frequency", "email", "sms", "phone")
+
+
 async def read_form(request: Request) -> FormData:
     form = await request.form()
     values = {key: value for key, value in form.items() if isinstance(value, str)}
+    for name in FORM_FIELDS:
+        values.setdefault(name, "")
     topics = [value for value in form.getlist("topics") if isinstance(value, str)]
     return FormData(values, topics)
 
@@ -105,7 +110,7 @@ def add_pages(app: FastAPI, web: Web) -> None:
 
     async def load(token: str, purpose: Purpose) -> Subscriber:
         try:
-            return await run_in_threadpool(actions.subscriber, web.engine, subscriber_id(token, purpose))
+            return await web.run(actions.subscriber, web.engine, subscriber_id(token, purpose))
         except actions.UnknownSubscriber:
             raise gone() from None
 
@@ -156,7 +161,7 @@ def add_pages(app: FastAPI, web: Web) -> None:
             errors.add("address", N_("Too many requests. Wait a few minutes, then try again."))
             retry = {"Retry-After": str(web.per_target.retry_after())}
             return subscribe_page(request, lang, kept, errors, 429, retry)
-        await run_in_threadpool(actions.subscribe, web.engine, address, choice, "web", web.clock())
+        await web.run(actions.subscribe, web.engine, address, choice, "web", web.clock())
         return respond(request, Page("check.html", lang, urls.SUBSCRIBE))
 
     # --- confirm ----------------------------------------------------------------------------------------
@@ -182,7 +187,7 @@ def add_pages(app: FastAPI, web: Web) -> None:
                 "confirm.html", lang, request.url.path, {"address": subscriber.email, "error": FORM_EXPIRED}
             )
             return respond(request, page, 403, csrf=True)
-        subscriber = await run_in_threadpool(actions.confirm, web.engine, subscriber.id, web.clock())
+        subscriber = await web.run(actions.confirm, web.engine, subscriber.id, web.clock())
         values = {"address": subscriber.email, "preferences_url": link("preferences", subscriber, lang),
                   "already": False}  # fmt: skip
         return respond(request, Page("confirmed.html", lang, request.url.path, values))
@@ -220,7 +225,7 @@ def add_pages(app: FastAPI, web: Web) -> None:
         wanted = read_preferences(posted.values, posted.topics, settings, bool(subscriber.email), errors)
         if errors:
             return preferences_page(request, subscriber, lang, kept, errors, 400)
-        outcome = await run_in_threadpool(
+        outcome = await web.run(
             actions.update_preferences, web.engine, subscriber.id, wanted, "web", web.clock()
         )
         lang = wanted.choice.language  # they may just have chosen another language
@@ -254,15 +259,19 @@ def add_pages(app: FastAPI, web: Web) -> None:
         posted = await read_form(request)
         one_click = posted.values.get("List-Unsubscribe") == "One-Click"
         sid = subscriber_id(token, "unsubscribe")
-        source = "email" if one_click else "web"
-        done = await run_in_threadpool(actions.unsubscribe, web.engine, sid, source, web.clock())
+        if one_click:
+            # Mail providers send these in bulk: no cookie, and a page rendered once per language.
+            done = await web.run(actions.unsubscribe, web.engine, sid, "email", web.clock())
+            return HTMLResponse(one_click_page(language(request, None, done.language)))
+        done = await web.run(actions.unsubscribe, web.engine, sid, "web", web.clock())
         lang = language(request, posted.values.get("lang"), done.language)
-        values = {
-            "way_back": not one_click and done.language is not None,
-            "path_resubscribe": f"/resubscribe/{token}",
-        }
-        page = Page("goodbye.html", lang, request.url.path, values)
-        return respond(request, page, csrf=not one_click)
+        values = {"way_back": done.language is not None, "path_resubscribe": f"/resubscribe/{token}"}
+        return respond(request, Page("goodbye.html", lang, request.url.path, values), csrf=True)
+
+    @cache
+    def one_click_page(lang: str) -> str:
+        values = {"way_back": False, "path_resubscribe": ""}
+        return render(Page("goodbye.html", lang, urls.SUBSCRIBE, values), settings)
 
     @app.post("/resubscribe/{token}", response_class=HTMLResponse, include_in_schema=False)
     async def resubscribe_post(request: Request, token: str) -> Response:
@@ -273,7 +282,7 @@ def add_pages(app: FastAPI, web: Web) -> None:
             values = {"way_back": True, "error": FORM_EXPIRED, "path_resubscribe": request.url.path}
             page = Page("goodbye.html", lang, request.url.path, values)
             return respond(request, page, 403, csrf=True)
-        subscriber = await run_in_threadpool(actions.resubscribe, web.engine, subscriber.id, web.clock())
+        subscriber = await web.run(actions.resubscribe, web.engine, subscriber.id, web.clock())
         if subscriber.status != "active":
             raise gone()
         values = {"address": subscriber.email or subscriber.phone,
