@@ -45,7 +45,7 @@ STAGES: list[tuple[str, Stage]] = [("site", _site)]
 
 def check(settings: Settings, *, strict: bool = False) -> tuple[Newsroom, list[Diagnostic]]:
     """Load and validate everything; with strict, warnings count as errors."""
-    newsroom = load_newsroom(settings)
+    newsroom = load_newsroom(settings, cache=settings.var_dir / "cache" / "releases.pickle")
     diagnostics = list(newsroom.diagnostics)
     return newsroom, promote_warnings(diagnostics) if strict else diagnostics
 

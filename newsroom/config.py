@@ -33,6 +33,8 @@ ENV_OVERRIDES = {
     "NEWSROOM_DATABASE_URL": ("database", "url"),
     "NEWSROOM_EMAIL_TRANSPORT": ("delivery", "email_transport"),
     "NEWSROOM_SMS_TRANSPORT": ("delivery", "sms_transport"),
+    "NEWSROOM_DKIM_SELECTOR": ("email", "dkim_selector"),
+    "NEWSROOM_DKIM_DOMAIN": ("email", "dkim_domain"),
 }
 
 
@@ -100,6 +102,11 @@ class EmailSection(Strict):
     # or wait up to `translation_wait_hours` for a translation ("wait")
     translation_policy: Literal["fallback", "wait"] = "fallback"
     translation_wait_hours: float = 2.0
+    # the mailto in List-Unsubscribe; default unsubscribe@<the sender's domain>
+    unsubscribe_address: str = ""
+    # DKIM signing when NEWSROOM_DKIM_KEY_FILE (a PEM private key) is set; domain defaults to the sender's
+    dkim_selector: str = ""
+    dkim_domain: str = ""
 
 
 def _parse_clock(value: str) -> time:

@@ -128,3 +128,42 @@ def test_broken_settings_are_reported_with_their_line(tmp_path: Path) -> None:
     result = runner.invoke(app, ["check", "--root", str(root)])
     assert result.exit_code == 1
     assert "newsroom.toml:8: error: site.time_zone: unknown time zone 'Mars/Olympus'" in result.output
+
+
+def test_a_translation_is_checked_even_when_its_original_is_broken(tmp_path: Path) -> None:
+    root = tmp_path / "newsroom"
+    shutil.copytree(BROKEN, root)
+    folder = root / "releases" / "2024" / "2024-03-06-no-time-zone"
+    (folder / "ru.md").write_text("---\nrevision: abc\ntitle: Перевод\nfoo: 1\n---\nТекст.\n")
+    result = runner.invoke(app, ["check", "--root", str(root)])
+    assert "2024-03-06-no-time-zone/en.md:4: error: release:" in result.output
+    assert "2024-03-06-no-time-zone/ru.md:2: error: revision: must be 12 hex digits" in result.output
+    assert "2024-03-06-no-time-zone/ru.md:4: error: foo: unknown field" in result.output
+
+
+def test_the_folder_cache_rereads_only_changed_folders(sample_root: Path) -> None:
+    from newsroom.content import loader
+
+    settings = load_settings(sample_root, environ={})
+    cache = sample_root / "var" / "cache" / "releases.pickle"
+    first = load_newsroom(settings, cache=cache)
+    reads: list[Path] = []
+    original_read = loader._read_document
+
+    def counting_read(path: Path, report: object) -> object:
+        reads.append(path)
+        return original_read(path, report)  # type: ignore[arg-type]
+
+    loader._read_document = counting_read  # type: ignore[assignment]
+    try:
+        again = load_newsroom(settings, cache=cache)
+        assert reads == []
+        assert again.diagnostics == first.diagnostics
+        assert [r.revision for r in again.releases] == [r.revision for r in first.releases]
+        edited = sample_root / "releases" / "2024" / "2024-12-10-labor-statement-winter-jobs" / "en.md"
+        edited.write_text(edited.read_text().replace("summary:", "summary: Updated.", 1))
+        changed = load_newsroom(settings, cache=cache)
+        assert reads == [edited]
+        assert changed.by_slug("labor-statement-winter-jobs").meta.summary.startswith("Updated.")
+    finally:
+        loader._read_document = original_read  # type: ignore[assignment]

@@ -18,6 +18,8 @@ class BodyScan:
 
 def scan_body(markdown: str) -> BodyScan:
     scan = BodyScan()
+    if "<" not in markdown and "![" not in markdown:
+        return scan  # no raw HTML and no images: nothing to parse for
     for token in _PARSER.parse(markdown):
         line = token.map[0] if token.map else 0
         if token.type == "html_block":

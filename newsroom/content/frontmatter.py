@@ -40,7 +40,11 @@ class Document:
         return 2 if self.meta else 1
 
 
-class _Loader(yaml.SafeLoader):
+# libyaml's C parser when PyYAML was built with it (about 10x faster); same nodes, same marks.
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
     """Safe YAML where dates stay strings: times are parsed by us, with zones required."""
 
 
@@ -119,6 +123,7 @@ class _Builder:
         self.first = first_line
         self.key_lines: dict[Location, int] = {}
         self.nodes = 0
+        self.constructor = yaml.constructor.SafeConstructor()
 
     def line(self, node: yaml.Node) -> int:
         return self.first + node.start_mark.line
@@ -164,14 +169,11 @@ class _Builder:
     def scalar(self, node: yaml.Node) -> Any:
         if not isinstance(node, yaml.ScalarNode):
             raise FrontMatterError(self.line(node), "a field name must be text", "write `name: value`")
-        loader = _Loader("")
         try:
-            return loader.construct_object(node, deep=True)
+            return self.constructor.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
             raise FrontMatterError(self.line(node), f"malformed value: {problem}", "quote the value") from exc
-        finally:
-            loader.dispose()
 
 
 def _yaml_hint(problem: str) -> str:

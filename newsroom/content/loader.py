@@ -16,6 +16,7 @@ from newsroom.config import Settings
 from newsroom.content.body import is_local_asset, scan_body
 from newsroom.content.checks import editorial_warnings
 from newsroom.content.frontmatter import Document, FrontMatterError, decode, parse
+from newsroom.content.memo import FolderMemo, folder_signature
 from newsroom.content.models import Newsroom, OriginalMeta, Release, Translation, TranslationMeta
 from newsroom.content.times import TIME_HINT
 from newsroom.diagnostics import Diagnostic, Severity, relative
@@ -44,19 +45,41 @@ class _Report:
         self.items.append(Diagnostic(relative(path, self.root), line, Severity.WARNING, message, hint))
 
 
-def load_newsroom(settings: Settings) -> Newsroom:
-    """Every release under releases/, validated; releases with errors are left out and reported."""
+def load_newsroom(settings: Settings, *, cache: Path | None = None) -> Newsroom:
+    """Every release under releases/, validated; releases with errors are left out and reported.
+
+    With `cache` (a file under var/), folders unchanged since the last load are not read again.
+    """
     report = _Report(settings.root)
+    memo = FolderMemo(cache, settings) if cache else None
     releases: list[Release] = []
-    for folder, files in sorted(_release_folders(settings.releases_dir).items()):
-        release = _load_folder(folder, files, settings, report)
+    folders = _release_folders(settings.releases_dir)
+    for folder, files in sorted(folders.items()):
+        release, problems = _load_folder_cached(folder, files, settings, memo)
+        report.items.extend(problems)
         if release is not None:
             releases.append(release)
+    if memo is not None:
+        memo.keep_only({str(folder) for folder in folders})
+        memo.save()
     _check_unique_slugs(releases, report)
-    for release in releases:
-        editorial_warnings(release, settings, report)
     releases.sort(key=lambda r: (r.release_time, r.slug), reverse=True)
     return Newsroom(settings, tuple(releases), tuple(sorted(set(report.items))))
+
+
+def _load_folder_cached(
+    folder: Path, files: list[Path], settings: Settings, memo: FolderMemo | None
+) -> tuple[Release | None, list[Diagnostic]]:
+    signature = folder_signature(folder) if memo is not None else ()
+    if memo is not None and (hit := memo.get(folder, signature)) is not None:
+        return hit[1], hit[2]
+    report = _Report(settings.root)
+    release = _load_folder(folder, files, settings, report)
+    if release is not None:
+        editorial_warnings(release, settings, report)
+    if memo is not None:
+        memo.put(folder, (signature, release, report.items))
+    return release, report.items
 
 
 def _release_folders(releases_dir: Path) -> dict[Path, list[Path]]:
@@ -109,16 +132,16 @@ def _load_folder(folder: Path, files: list[Path], settings: Settings, report: _R
         return None
     original_path = originals[0]
     data, doc = documents[original_path]
-    meta = _validate(OriginalMeta, doc, original_path, report)
-    if meta is None:
-        return None
-    problems_before = len(report.items)
-    _check_vocabulary(meta, doc, original_path, settings, report)
-    _check_assets(meta, doc, original_path, report)
-    if any(d.severity is Severity.ERROR for d in report.items[problems_before:]):
-        return None
-    # a broken translation is reported and left out; the original still loads
+    # translations are checked even when the original is broken, so every file's problems show at once;
+    # a broken translation is reported and left out, and the original still loads
     loaded = {path.stem: _load_translation(path, documents[path][1], report) for path in translations}
+    problems_before = len(report.items)
+    meta = _validate(OriginalMeta, doc, original_path, report)
+    if meta is not None:
+        _check_vocabulary(meta, doc, original_path, settings, report)
+        _check_assets(meta, doc, original_path, report)
+    if meta is None or any(d.severity is Severity.ERROR for d in report.items[problems_before:]):
+        return None
     return Release(
         slug=meta.slug or match.group(4),
         folder=folder,
@@ -178,6 +201,12 @@ def _explain(model: type[BaseModel], error: ErrorDetails, doc: Document) -> tupl
         if "event" in message:
             return doc.line_of(("event",) if "event" in doc.meta else ("kind",)), message, FORMAT_DOC
         return line, message, FORMAT_DOC
+    if loc == ("revision",):
+        return (
+            line,
+            "revision: must be 12 hex digits",
+            "copy the original's revision from `newsroom status --format json`",
+        )
     if loc[-1] == "alt" and kind == "string_too_short":
         return line, f"{where}: image without alt text", "describe what the image shows in `alt:`"
     if "time zone" in message or "date and time" in message:

@@ -64,3 +64,16 @@ SUBSCRIBE = "/subscribe"
 
 def absolute(settings: Settings, path: str) -> str:
     return settings.site.base_url + path
+
+
+# Personal links in emails: the token (newsroom.subscribers.tokens) names the subscriber and purpose.
+def unsubscribe(token: str) -> str:
+    return f"/unsubscribe/{token}"
+
+
+def preferences(token: str) -> str:
+    return f"/preferences/{token}"
+
+
+def confirm(token: str) -> str:
+    return f"/confirm/{token}"
