@@ -14,6 +14,7 @@ from datetime import datetime
 from newsroom.config import Settings
 from newsroom.content.loader import load_newsroom
 from newsroom.content.models import Newsroom
+from newsroom.delivery.worker import deliver_stage
 from newsroom.diagnostics import Diagnostic, errors, promote_warnings
 from newsroom.errors import ContentError
 from newsroom.gate import Published, gate
@@ -65,3 +66,7 @@ def publish(settings: Settings, now: datetime, *, strict: bool = False) -> Run:
     for name, stage in STAGES:
         run.summaries.append(f"{name}: {stage(run)}")
     return run
+
+
+# Last: send what the earlier stages queued (alerts, digests), once everything else is published.
+STAGES.append(("deliver", deliver_stage))

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from newsroom import build
+from newsroom import build, cli_subscribers
 from newsroom.config import Settings, find_root, load_settings, read_settings
 from newsroom.content.times import parse_zoned, resolve_now
 from newsroom.diagnostics import Diagnostic, errors, to_json, warnings
@@ -250,6 +250,10 @@ def web(
     from newsroom.web.app import run_web
 
     run_web(settings_for(root), host=host, port=port)
+
+
+# Subscribers and delivery (newsroom/cli_subscribers.py): `newsroom subscribers ...`, `newsroom deliver`.
+cli_subscribers.register(app, NewsroomTyper)
 
 
 def main() -> None:
