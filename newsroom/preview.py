@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import threading
-import time
 from collections.abc import Callable
 from datetime import datetime
 from http import HTTPStatus
@@ -69,17 +68,16 @@ def rebuild(root: Path, now: Callable[[], datetime], say: Callable[[str], None])
 
 
 def serve(root: Path, now: Callable[[], datetime], say: Callable[[str], None], port: int = 8000,
-          interval: float = 1.0, rounds: int | None = None) -> None:  # fmt: skip
-    """Build, serve, and rebuild on changes; `rounds` bounds the polling loop (tests), None = forever."""
+          interval: float = 1.0, stop: threading.Event | None = None) -> None:  # fmt: skip
+    """Build, serve, and rebuild on changes until Ctrl-C (or until `stop` is set)."""
     rebuild(root, now, say)
     settings = load_settings(root)
     server = start_server(settings.site_dir, port)
     say(f"serving {settings.site_dir} at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
     seen = watched_files(settings)
+    stop = stop or threading.Event()
     try:
-        while rounds is None or rounds > 0:
-            time.sleep(interval)
-            rounds = None if rounds is None else rounds - 1
+        while not stop.wait(interval):
             current = watched_files(settings)
             if current != seen:
                 seen = current

@@ -1,31 +1,36 @@
-"""The static-output builder: renders `Unit`s into a new tree beside the live `site/` and swaps it in.
+"""The static-output builder: renders `Unit`s into a tree beside the live `site/` and swaps it in.
 
-Layout on disk (all under the newsroom root):
+Layout on disk (all under the newsroom root), double-buffered:
 
-    site -> .site-builds/<build id>/public      a symlink: what the web server serves
-    .site-builds/<build id>/manifest.json       unit name -> key -> {path: sha256} of that build
+    site -> .site-builds/a/public       a symlink to the live tree: what the web server serves
+    .site-builds/{a,b}/public           two trees: the live one and the next one
+    .site-builds/{a,b}/manifest.json    per tree: unit name -> {"key", "files": {path: sha256}}
 
-A build is
-1. Incremental: a unit whose key equals the live manifest's is not rendered; its files are hard
-   links to the live build's (same inode, same mtime). A rendered file whose bytes did not change is
-   linked too, so untouched files keep their timestamps.
-2. Atomic: the new tree is complete before `site` is switched to it with one `os.replace` of a
-   symlink. Any failure removes the half-built tree and leaves the live one byte-for-byte intact.
-3. Idle when nothing changed: same units and keys => nothing is written at all.
-4. Parallel: units render in a pool of forked processes (one per core); only an index goes to a
-   worker and only the artifacts come back.
-The build id is a hash of the new manifest, so the same inputs give the same directory name.
+A build
+1. renders only units whose key differs from the live manifest's (in a pool of forked processes,
+   one per core; only an index goes to a worker and only the artifacts come back);
+2. brings the *other* tree up to date: files it already has with the right bytes are left alone,
+   files the live tree has with the right bytes are hard-linked from it (same inode and mtime),
+   new bytes are written (to a temporary name, then renamed), files of vanished units are removed;
+3. swaps `site` over to that tree with one `os.replace` of a symlink: readers see the old site or
+   the new one, never a mixture.
+The other tree is one build behind, so a build costs what changed in the last two builds, not the
+size of the site. A render failure happens before anything is touched; a failure while syncing leaves
+the other tree without a manifest (it is rebuilt from the live tree next time) and the live tree
+intact. A build where nothing changed writes nothing at all. Same inputs => same bytes.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import multiprocessing
 import os
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -38,9 +43,12 @@ from newsroom.render.base import Artifact, Unit, UnitProvider
 BUILDS_DIR = ".site-builds"
 PUBLIC = "public"
 MANIFEST = "manifest.json"
+LOCK = ".lock"
+TREES = ("a", "b")
 # Below this many units to render, forking a pool costs more than it saves.
 POOL_THRESHOLD = 16
 
+HeavyRenderer = Callable[[Sequence[Unit]], dict[str, list[Artifact]]]  # unit name -> its artifacts
 Manifest = dict[str, dict[str, object]]  # unit name -> {"key": str, "files": {path: sha256}}
 
 
@@ -54,8 +62,10 @@ class BuildReport:
     path: Path  # the live tree
 
     def summary(self) -> str:
-        if not self.changed:
+        if not self.changed and not self.rendered:
             return f"nothing changed ({self.reused} units reused)"
+        if not self.changed:
+            return f"{len(self.rendered)} units rendered, {self.reused} reused; no file changed"
         return (
             f"{len(self.rendered)} units rendered, {self.reused} reused; "
             f"{self.written} files written, {self.removed} removed"
@@ -70,30 +80,60 @@ def unit_providers() -> list[UnitProvider]:
 
 
 def build_site(
-    settings: Settings, published: Published, providers: Sequence[UnitProvider] | None = None
+    settings: Settings,
+    published: Published,
+    providers: Sequence[UnitProvider] | None = None,
+    heavy_renderer: HeavyRenderer | None = None,
 ) -> BuildReport:
-    """Render what changed since the live build and swap the result in; see the module docstring."""
+    """Render what changed since the live build and swap the result in; see the module docstring.
+
+    `heavy_renderer` renders the heavy units (PDFs) elsewhere, e.g. in a long-lived pool that keeps
+    WeasyPrint warm; without it they share the fork pool with the pages (started first)."""
     units = collect_units(published, unit_providers() if providers is None else providers)
     builds = settings.root / BUILDS_DIR
-    live_dir = _live_build(settings.site_dir)
-    previous = _read_manifest(live_dir)
-    stale = [unit for unit in units if not _reusable(unit, previous.get(unit.name), live_dir)]
+    builds.mkdir(exist_ok=True)
+    with _exclusive(builds / LOCK):
+        return _build_locked(settings, units, builds, heavy_renderer)
+
+
+@contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """One build at a time per newsroom (`serve` and a `build` in another terminal, say)."""
+    with lock_path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _build_locked(
+    settings: Settings, units: list[Unit], builds: Path, heavy_renderer: HeavyRenderer | None
+) -> BuildReport:
+    live = _live_tree(settings.site_dir, builds)
+    previous = _read_manifest(live)
+    stale = [unit for unit in units if not _reusable(unit, previous.get(unit.name))]
     if not stale and set(previous) == {unit.name for unit in units}:
         return BuildReport([], len(units), 0, 0, False, settings.site_dir)
-    rendered = render_units(stale)
+    if heavy_renderer is None:
+        rendered = render_units(stale)
+    else:
+        rendered = render_units([u for u in stale if not u.heavy])
+        rendered.update(heavy_renderer([u for u in stale if u.heavy]))
     manifest = _new_manifest(units, rendered, previous)
-    build_id = hashlib.sha256(_manifest_bytes(manifest)).hexdigest()[:16]
-    target = builds / build_id
-    if live_dir is not None and live_dir.resolve() == target.resolve():
-        return BuildReport([u.name for u in stale], len(units) - len(stale), 0, 0, False, settings.site_dir)
-    written = _write_tree(target, manifest, rendered, live_dir)
+    report = BuildReport(
+        [unit.name for unit in stale], len(units) - len(stale), _count_written(previous, manifest),
+        _count_removed(previous, manifest), True, settings.site_dir,
+    )  # fmt: skip
+    if live is not None and _hashes(manifest) == _hashes(previous):
+        _write_manifest(live, manifest)  # new keys, same bytes: the public tree stays as it is
+        report.changed = False
+        return report
+    target = builds / (TREES[1] if live is not None and live.name == TREES[0] else TREES[0])
+    _sync_tree(target, manifest, rendered, live, previous)
     _swap_in(settings.site_dir, target)
-    removed = _count_removed(previous, manifest)
-    if live_dir is not None and live_dir.resolve() != target.resolve():
-        shutil.rmtree(live_dir, ignore_errors=True)
-    return BuildReport(
-        [u.name for u in stale], len(units) - len(stale), written, removed, True, settings.site_dir
-    )
+    _remove_strays(builds)
+    return report
 
 
 def collect_units(published: Published, providers: Iterable[UnitProvider]) -> list[Unit]:
@@ -152,28 +192,35 @@ def _check_path(unit: Unit, path: str) -> None:
 # --- manifests -------------------------------------------------------------------------------------
 
 
-def _live_build(site_dir: Path) -> Path | None:
-    """The build folder `site` points to (None on the first build or when site/ is a plain folder)."""
-    if site_dir.is_symlink() and site_dir.resolve().is_dir():
-        return site_dir.resolve().parent
+def _live_tree(site_dir: Path, builds: Path) -> Path | None:
+    """The tree `site` points to (None on the first build or when site/ is a plain folder)."""
+    if not site_dir.is_symlink():
+        return None
+    public = site_dir.resolve()
+    tree = public.parent
+    if public.is_dir() and tree.parent == builds.resolve() and tree.name in TREES:
+        return builds / tree.name
     return None
 
 
-def _read_manifest(build_dir: Path | None) -> Manifest:
-    if build_dir is None or not (build_dir / MANIFEST).is_file():
+def _read_manifest(tree: Path | None) -> Manifest:
+    if tree is None or not (tree / MANIFEST).is_file():
         return {}
     try:
-        data = json.loads((build_dir / MANIFEST).read_text(encoding="utf-8"))
+        data = json.loads((tree / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {}  # unreadable: rebuild everything
+        return {}  # unreadable: render everything again
     return data if isinstance(data, dict) else {}
 
 
-def _reusable(unit: Unit, entry: dict[str, object] | None, live_dir: Path | None) -> bool:
-    if entry is None or live_dir is None or entry.get("key") != unit.key:
-        return False
-    files = entry.get("files")
-    return isinstance(files, dict) and all((live_dir / PUBLIC / path).is_file() for path in files)
+def _write_manifest(tree: Path, manifest: Manifest) -> None:
+    scratch = tree / f".{MANIFEST}.new"
+    scratch.write_bytes(_manifest_bytes(manifest))
+    os.replace(scratch, tree / MANIFEST)
+
+
+def _reusable(unit: Unit, entry: dict[str, object] | None) -> bool:
+    return entry is not None and entry.get("key") == unit.key
 
 
 def _new_manifest(units: list[Unit], rendered: dict[str, list[Artifact]], previous: Manifest) -> Manifest:
@@ -197,48 +244,67 @@ def _manifest_bytes(manifest: Manifest) -> bytes:
 
 
 def _count_removed(previous: Manifest, manifest: Manifest) -> int:
-    def paths(m: Manifest) -> set[str]:
-        return {path for entry in m.values() for path in entry["files"]}  # type: ignore[attr-defined]
+    return len(set(_hashes(previous)) - set(_hashes(manifest)))
 
-    return len(paths(previous) - paths(manifest))
+
+def _count_written(previous: Manifest, manifest: Manifest) -> int:
+    old = _hashes(previous)
+    return sum(1 for path, sha in _hashes(manifest).items() if old.get(path) != sha)
 
 
 # --- writing and swapping --------------------------------------------------------------------------
 
 
-def _write_tree(
-    target: Path, manifest: Manifest, rendered: dict[str, list[Artifact]], live_dir: Path | None
-) -> int:
-    """Write the complete new tree; unchanged files are hard links into the live build."""
-    if target.exists():
-        shutil.rmtree(target)  # a leftover of a crashed build with the same id
-    scratch = target.with_name(target.name + ".partial")
-    shutil.rmtree(scratch, ignore_errors=True)
-    written = 0
-    old_hashes = _hashes(_read_manifest(live_dir))
-    try:
-        public = scratch / PUBLIC
-        public.mkdir(parents=True)
-        fresh = {a.path: a.data for artifacts in rendered.values() for a in artifacts}
-        for entry in manifest.values():
-            for path, sha in entry["files"].items():  # type: ignore[attr-defined]
-                destination = public / path
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                if live_dir is not None and old_hashes.get(path) == sha:
-                    os.link(live_dir / PUBLIC / path, destination)
-                else:
-                    destination.write_bytes(fresh[path])
-                    written += 1
-        (scratch / MANIFEST).write_bytes(_manifest_bytes(manifest))
-        scratch.rename(target)
-    except BaseException:
-        shutil.rmtree(scratch, ignore_errors=True)
-        raise
-    return written
+def _sync_tree(
+    tree: Path,
+    manifest: Manifest,
+    rendered: dict[str, list[Artifact]],
+    live: Path | None,
+    live_manifest: Manifest,
+) -> None:
+    """Make `tree` hold exactly `manifest`'s files, touching only those that differ."""
+    current = _read_manifest(tree)
+    if not current:  # never built, or a sync was interrupted: start from nothing
+        shutil.rmtree(tree, ignore_errors=True)
+    (tree / MANIFEST).unlink(missing_ok=True)  # the tree is dirty until its manifest is back
+    public = tree / PUBLIC
+    public.mkdir(parents=True, exist_ok=True)
+    have, in_live, wanted = _hashes(current), _hashes(live_manifest), _hashes(manifest)
+    fresh = {a.path: a.data for artifacts in rendered.values() for a in artifacts}
+    for path, sha in wanted.items():
+        if have.get(path) == sha:
+            continue
+        destination = public / path
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        scratch = destination.with_name(f".{destination.name}.new")
+        scratch.unlink(missing_ok=True)
+        if live is not None and in_live.get(path) == sha:
+            os.link(live / PUBLIC / path, scratch)
+        else:
+            scratch.write_bytes(fresh[path])
+        os.replace(scratch, destination)
+    for path in set(have) - set(wanted):
+        (public / path).unlink(missing_ok=True)
+        _remove_empty_parents(public / path, public)
+    _write_manifest(tree, manifest)
+
+
+def _remove_empty_parents(path: Path, top: Path) -> None:
+    folder = path.parent
+    while folder != top and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent
 
 
 def _hashes(manifest: Manifest) -> dict[str, str]:
     return {path: sha for entry in manifest.values() for path, sha in entry["files"].items()}  # type: ignore[attr-defined]
+
+
+def _remove_strays(builds: Path) -> None:
+    """Anything in .site-builds but the two trees and the lock (e.g. from older layouts)."""
+    for path in builds.iterdir():
+        if path.name not in (*TREES, LOCK):
+            shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
 
 
 def _swap_in(site_dir: Path, target: Path) -> None:

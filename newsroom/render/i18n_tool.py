@@ -3,7 +3,7 @@
     python -m newsroom.render.i18n_tool            extract, update, report (exit 0)
     python -m newsroom.render.i18n_tool --check    only report; exit 1 when anything is untranslated
 
-Each domain's strings come from its templates and its Python modules (see DOMAIN_SOURCES; add the
+Each domain's strings come from its templates and its Python modules (see PYTHON_SOURCES; add the
 files of a new output there). Templates are read with Jinja2's Babel extractor, Python with Babel's:
 `_("...")`, `gettext`, `ngettext`, `pgettext` and `N_("...")` (mark a string for later translation).
 The template of each domain is written to newsroom/locale/<domain>.pot; the catalogs are
@@ -25,23 +25,32 @@ from newsroom.render.i18n import DOMAINS, LOCALE_DIR, SOURCE_LANGUAGE, babel_loc
 REPO = LOCALE_DIR.parents[1]
 # Languages every catalog must exist for (more are picked up from newsroom/locale/).
 LANGUAGES = ("es", "ru", "zh", "ar", "ht")
-# Where each domain's strings are: glob patterns relative to the repository.
-DOMAIN_SOURCES: dict[str, tuple[str, ...]] = {
-    "site": ("templates/site/**/*.html", "newsroom/render/site*.py"),
-    "pdf": ("templates/pdf/**/*.html", "newsroom/render/pdf*.py"),
-    "email": ("templates/email/**/*.html", "templates/email/**/*.txt", "templates/email/**/*.mjml",
-              "newsroom/render/email*.py"),
-    "web": ("templates/web/**/*.html", "newsroom/web/**/*.py"),
-    "sms": ("templates/sms/**/*.txt", "newsroom/render/sms*.py"),
-}  # fmt: skip
+# Where each domain's strings are, relative to the repository: every template under templates/<domain>/
+# (Jinja syntax, whatever the extension) and these Python files. Add a new output's files here.
+PYTHON_SOURCES: dict[str, tuple[str, ...]] = {
+    "site": ("newsroom/render/site*.py",),
+    "pdf": ("newsroom/render/pdf*.py",),
+    "email": ("newsroom/render/email*.py",),
+    "sms": ("newsroom/render/sms*.py",),
+    "feeds": ("newsroom/render/feeds*.py", "newsroom/render/sitemaps*.py"),
+    "web": ("newsroom/web/**/*.py",),
+    "delivery": ("newsroom/delivery/**/*.py",),
+}
+TEMPLATE_SUFFIXES = {".html", ".j2", ".jinja", ".txt", ".mjml", ".xml"}
 # Fixed header dates keep the .pot files stable between runs (only real changes show in diffs).
 STABLE_DATE = datetime(2024, 1, 1)
 JINJA_OPTIONS = {"extensions": "jinja2.ext.i18n", "trim_blocks": "true", "lstrip_blocks": "true"}
 KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None}
 
 
+def domains() -> list[str]:
+    """Every domain with a runtime name or a source list (each one's catalogs are checked)."""
+    return sorted(set(DOMAINS) | set(PYTHON_SOURCES))
+
+
 def source_files(domain: str) -> list[Path]:
-    files = {path for pattern in DOMAIN_SOURCES.get(domain, ()) for path in REPO.glob(pattern)}
+    files = {path for pattern in PYTHON_SOURCES.get(domain, ()) for path in REPO.glob(pattern)}
+    files |= {path for path in (REPO / "templates" / domain).rglob("*") if path.suffix in TEMPLATE_SUFFIXES}
     return sorted(path for path in files if path.is_file())
 
 
@@ -97,7 +106,7 @@ def untranslated(template: Catalog, catalog: Catalog) -> list[str]:
 def missing_translations() -> dict[tuple[str, str], list[str]]:
     """(language, domain) -> untranslated strings, for every domain that has strings."""
     report: dict[tuple[str, str], list[str]] = {}
-    for domain in DOMAINS:
+    for domain in domains():
         template = extract_domain(domain)
         if not len(template):
             continue
@@ -110,7 +119,7 @@ def missing_translations() -> dict[tuple[str, str], list[str]]:
 
 def update_catalogs() -> None:
     """Write each domain's .pot and bring every language's .po in line with it."""
-    for domain in DOMAINS:
+    for domain in domains():
         template = extract_domain(domain)
         if not len(template):
             continue

@@ -9,6 +9,7 @@ The page contents themselves are built in `site_pages` (in worker processes).
 from __future__ import annotations
 
 import hashlib
+import os
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache
@@ -44,7 +45,9 @@ def site_units(published: Published) -> list[Unit]:
         Unit("site:404", site.chrome, pages.render_not_found, (site,)),
     ]
     for release in published.releases:
-        units.append(Unit(f"site:media:{release.slug}", _media_key(release), pages.render_media, (release,)))
+        media = _media_key(release)
+        if media:
+            units.append(Unit(f"site:media:{release.slug}", media, pages.render_media, (release,)))
         for language in release.languages:
             key = digest(site.chrome, prints[release.slug], language)
             units.append(
@@ -119,13 +122,14 @@ def release_fingerprint(release: Release) -> str:
 
 
 def _media_key(release: Release) -> str:
-    files = [(name, *_stat(release.folder / name)) for name in pages.media_files(release)]
-    return digest(release.slug, files)
-
-
-def _stat(path: Path) -> tuple[int, int]:
-    info = path.stat()
-    return info.st_size, info.st_mtime_ns
+    """Every file beside the release but its Markdown ('' when there is none): cheap, no parsing,
+    and a superset of what `render_media` copies."""
+    files = [
+        (entry.name, entry.stat().st_size, entry.stat().st_mtime_ns)
+        for entry in sorted(os.scandir(release.folder), key=lambda e: e.name)
+        if entry.is_file() and not entry.name.endswith(".md")
+    ]
+    return digest(release.slug, files) if files else ""
 
 
 def chrome_fingerprint(settings: Settings) -> str:

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
+from babel.dates import format_skeleton, format_time
+from markupsafe import escape
 
 from newsroom.content.body import is_local_asset, scan_body
 from newsroom.content.models import Release
 from newsroom.render import urls
 from newsroom.render.base import Artifact
-from newsroom.render.i18n import translations
+from newsroom.render.i18n import babel_locale, translations
 from newsroom.render.site_text import (
+    HT_MONTHS,
     body_html,
     date_text,
     datetime_text,
@@ -273,7 +277,10 @@ def render_archive_index(
     site: SiteInputs, language: str, _releases: tuple[Release, ...], counts: tuple[tuple[int, int, int], ...]
 ) -> list[Artifact]:
     gettext = translations(language, "site").gettext
-    months = [(_month_label(y, m, language), urls.archive_page(language, y, m), n) for y, m, n in counts]
+    years: dict[int, list[tuple[str, str, int]]] = {}
+    for year, month, count in counts:
+        link = (_month_label(year, month, language), urls.archive_page(language, year, month), count)
+        years.setdefault(year, []).append(link)
     return _listing(
         site,
         language,
@@ -281,21 +288,15 @@ def render_archive_index(
         archive_index,
         gettext("Archive"),
         heading=gettext("Archive"),
-        months=months,
+        years=years,
         template="archive.html",
     )
 
 
 def _month_label(year: int, month: int, language: str) -> str:
-    from babel.dates import format_skeleton
-
-    from newsroom.render.i18n import babel_locale
-    from newsroom.render.site_text import _HT_MONTHS
-
+    """'Декабрь 2024', 'diciembre de 2024' -> capitalized as a heading."""
     if language == "ht":
-        return f"{_HT_MONTHS[month - 1].capitalize()} {year}"
-    from datetime import date
-
+        return f"{HT_MONTHS[month - 1].capitalize()} {year}"
     text = format_skeleton("yMMMM", date(year, month, 1), locale=babel_locale(language))
     return text[:1].upper() + text[1:]
 
@@ -309,6 +310,7 @@ def render_release(site: SiteInputs, release: Release, language: str) -> list[Ar
     meta = release.meta
     context = _chrome(site, language)
     page_url = urls.release_page(language, release.slug)
+    fields = _field_languages(release, language)
     description = text.summary or text.subtitle or text.title
     context["page"] = _meta(
         settings,
@@ -337,7 +339,9 @@ def render_release(site: SiteInputs, release: Release, language: str) -> list[Ar
         topics=[(settings.topic_label(t, language), urls.topic_page(language, t)) for t in meta.topics],
         released=datetime_text(release.release_time, language, settings.zone),
         released_iso=iso(release.release_time, settings.zone),
-        body=body_html(text.body, release.slug),
+        body=_with_dateline(
+            body_html(text.body, release.slug), text.dateline, fields["dateline"], language, settings
+        ),
         images=[(urls.release_asset(release.slug, i.src), i) for i in text.images],
         attachments=[(urls.release_asset(release.slug, a.src), a.title) for a in meta.attachments],
         corrections=[
@@ -345,7 +349,7 @@ def render_release(site: SiteInputs, release: Release, language: str) -> list[Ar
             for c in text.corrections
         ],
         event=_event(settings, text.event, language),
-        field_lang=_field_languages(release, language),
+        field_lang=fields,
         ics_url=urls.release_ics(language, release.slug) if text.event else "",
         pdf_url=urls.release_pdf(language, release.slug),
     )
@@ -353,6 +357,18 @@ def render_release(site: SiteInputs, release: Release, language: str) -> list[Ar
     if text.event is not None:
         artifacts.append(_ics(settings, release, language, description))
     return artifacts
+
+
+def _with_dateline(body: str, dateline: str, dateline_lang: str, language: str, settings: Settings) -> str:
+    """'ALBANY, N.Y. — ' runs into the first paragraph, as on the wire."""
+    if not dateline or not body.startswith("<p>"):
+        return body
+    attrs = (
+        ""
+        if dateline_lang == language
+        else f' lang="{dateline_lang}" dir="{settings.language(dateline_lang).dir}"'
+    )
+    return f'<p><span class="dateline"{attrs}>{escape(dateline)} —</span> {body[3:]}'
 
 
 def _field_languages(release: Release, language: str) -> dict[str, Any]:
@@ -393,11 +409,19 @@ def _event(settings: Settings, event: Any, language: str) -> dict[str, str] | No
     return {
         "start": datetime_text(event.start, language, settings.zone),
         "start_iso": iso(event.start, settings.zone),
-        "end": datetime_text(event.end, language, settings.zone) if event.end else "",
+        "end": _event_end(event.start, event.end, language, settings) if event.end else "",
         "end_iso": iso(event.end, settings.zone) if event.end else "",
         "place": event.place,
         "address": event.address,
     }
+
+
+def _event_end(start: datetime, end: datetime, language: str, settings: Settings) -> str:
+    """Only the time when the event ends on the day it starts: '11:00 AM EST – 12:00 PM EST'."""
+    local_start, local_end = start.astimezone(settings.zone), end.astimezone(settings.zone)
+    if local_start.date() != local_end.date():
+        return datetime_text(end, language, settings.zone)
+    return f"{format_time(local_end, format='short', locale=babel_locale(language))} {local_end.tzname()}"
 
 
 def _ics(settings: Settings, release: Release, language: str, description: str) -> Artifact:
@@ -495,10 +519,13 @@ def render_withdrawn(site: SiteInputs, release: Release, language: str) -> list[
 
 def media_files(release: Release) -> list[str]:
     """Files beside the release that pages link to: images, attachments, images in the body."""
-    names = [image.src for image in release.meta.images] + [a.src for a in release.meta.attachments]
+    beside = {path.name for path in release.folder.iterdir() if path.is_file() and path.suffix != ".md"}
+    if not beside:
+        return []  # the common case: nothing to copy, no need to scan the bodies
+    names = {image.src for image in release.meta.images} | {a.src for a in release.meta.attachments}
     for body in [release.body, *(t.body for t in release.translations.values())]:
-        names += [src for _, src, _ in scan_body(body).images if is_local_asset(src)]
-    return sorted({name for name in names if (release.folder / name).is_file()})
+        names |= {src for _, src, _ in scan_body(body).images if is_local_asset(src)}
+    return sorted(names & beside)
 
 
 def render_media(release: Release) -> list[Artifact]:

@@ -26,7 +26,7 @@ _TAGS = {
 _ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "th": {"style"}, "td": {"style"}}
 
 # Babel's Haitian Creole data is mostly French; these are the Creole names readers expect.
-_HT_MONTHS = (
+HT_MONTHS = (
     "janvye", "fevriye", "mas", "avril", "me", "jen", "jiyè", "out", "septanm", "oktòb", "novanm", "desanm",
 )  # fmt: skip
 _HT_LANGUAGES = {
@@ -64,7 +64,7 @@ def date_text(moment: datetime, language: str, zone: ZoneInfo) -> str:
     """'25 ноября 2024 г.', 'November 25, 2024', '25 novanm 2024'."""
     local = moment.astimezone(zone)
     if language == "ht":
-        return f"{local.day} {_HT_MONTHS[local.month - 1]} {local.year}"
+        return f"{local.day} {HT_MONTHS[local.month - 1]} {local.year}"
     return format_date(local, format="long", locale=babel_locale(language))
 
 

@@ -1,0 +1,31 @@
+"""`newsroom build` on the command line: a summary on success, one clear message on bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from newsroom.cli import app
+
+NOW = "2024-12-20 09:00 America/New_York"
+
+
+def test_build_command_builds_then_reports_nothing_changed(sample_root: Path) -> None:
+    runner = CliRunner()
+    first = runner.invoke(app, ["build", "--root", str(sample_root), "--now", NOW])
+    assert first.exit_code == 0, first.output
+    assert "units rendered" in first.output
+    assert (sample_root / "site/ru/index.html").is_file()
+    second = runner.invoke(app, ["build", "--root", str(sample_root), "--now", NOW])
+    assert second.exit_code == 0 and "nothing changed" in second.output
+
+
+def test_build_command_names_the_broken_file_and_exits_non_zero(sample_root: Path) -> None:
+    original = next(sample_root.glob("releases/*/*-labor-statement-winter-jobs/en.md"))
+    original.write_text(original.read_text().replace("office: labor", "office: nowhere"), encoding="utf-8")
+    result = CliRunner().invoke(app, ["build", "--root", str(sample_root), "--now", NOW])
+    assert result.exit_code == 1
+    message = result.output + str(result.exception or "")
+    assert "labor-statement-winter-jobs/en.md:6:" in message and "unknown office 'nowhere'" in message
+    assert not (sample_root / "site").exists()
