@@ -91,13 +91,21 @@ def _subscribe(conn: Connection, address: Address, choice: Choice, source: str, 
         detail={"state": state, **_describe(wanted, choice.language)},
     )
     if kind is not None:
-        queue_message(conn, kind, subscriber_id, address.channel, now)
+        asked = {"frequency": wanted.frequency, "topics": list(wanted.topics)}  # the email says what
+        queue_message(conn, kind, subscriber_id, address.channel, now, asked)
 
 
-def queue_message(conn: Connection, kind: str, subscriber_id: int, channel: str, now: datetime) -> None:
+def queue_message(
+    conn: Connection,
+    kind: str,
+    subscriber_id: int,
+    channel: str,
+    now: datetime,
+    extra: dict[str, Any] | None = None,
+) -> None:
     """Queue one message of `kind` to one subscriber (a fresh notification per request)."""
     key = f"{kind}:{subscriber_id}:{now.strftime('%Y%m%dT%H%M%S')}:{secrets.token_hex(4)}"
-    payload = {"subscriber_id": subscriber_id, "requested_at": now.isoformat()}
+    payload = {"subscriber_id": subscriber_id, "requested_at": now.isoformat(), **(extra or {})}
     notification_id = store.ensure_notification(conn, kind=kind, key=key, payload=payload, now=now)
     queue.plan(conn, notification_id, [subscriber_id], channel, now)
 

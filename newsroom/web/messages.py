@@ -5,19 +5,20 @@
                                the page says the same, the mailbox gets this instead of a confirmation)
     sms_confirm         sms    "reply YES": only when the SMS renderer registers none of its own
 
-The confirmation link is signed when the message is built, so its 7 days count from when it is sent.
+The confirmation uses the email renderer's `confirm` template (MJML + text); its link is signed when
+the message is built, so its 7 days count from when it is sent.
 Import this module before `deliver` runs (create_app does; the delivery worker imports the modules in
 newsroom.delivery.messages.BUILDER_MODULES).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from newsroom.delivery import messages
 from newsroom.delivery.base import Message, OutgoingEmail, OutgoingSms
 from newsroom.delivery.messages import BuildContext, Notification, Recipient, plain_email
+from newsroom.render.email import Content, Interest, MessageCache, personalise
 from newsroom.render.i18n import translations
+from newsroom.subscribers.store import FREQUENCIES
 from newsroom.subscribers.tokens import Purpose, make_token
 from newsroom.web.actions import ALREADY_SUBSCRIBED, CONFIRMATION, SMS_CONFIRM
 from newsroom.web.pages import DOMAIN
@@ -30,10 +31,23 @@ def personal_url(context: BuildContext, purpose: Purpose, subscriber_id: int) ->
 
 
 def build_confirmation(context: BuildContext, notification: Notification, recipient: Recipient) -> Message:
-    """The double opt-in email with this subscriber's signed confirmation link."""
-    url = personal_url(context, "confirm", recipient.subscriber_id)
-    with_link = replace(notification, payload={**notification.payload, "confirm_url": url})
-    return messages.build_confirmation_email(context, with_link, recipient)
+    """The double opt-in email (templates/email/confirm.*) with this subscriber's signed 7-day link.
+
+    Rendered once per (language, what was asked for) and personalised by substitution, like alerts.
+    """
+    cache = context.memo.get(_CACHE)
+    if cache is None:
+        cache = context.memo[_CACHE] = MessageCache(context.settings, context.now)
+    frequency = str(notification.payload.get("frequency", "immediate"))
+    topics = tuple(str(topic) for topic in notification.payload.get("topics", ()))
+    interest = Interest(frequency if frequency in FREQUENCIES else "immediate", topics)  # type: ignore[arg-type]
+    prepared = cache.get("confirm", recipient.language, Content(interest=interest))
+    data = personalise(prepared, recipient.subscriber_id, recipient.address, now=context.now)
+    sender = messages.envelope_sender(context.settings)
+    return OutgoingEmail(envelope_from=sender, envelope_to=recipient.address, data=data)
+
+
+_CACHE = "newsroom.web.messages:email-cache"
 
 
 def build_already_subscribed(
