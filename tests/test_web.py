@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from newsroom.errors import ConfigError
+from newsroom.subscribers import store
 from newsroom.subscribers.tokens import make_token
 from newsroom.web.app import create_app
 from newsroom.web.security import Limit, Limits
@@ -135,7 +136,10 @@ def test_one_click_post_without_cookies_unsubscribes_and_answers_200(rig: WebRig
     assert answer.status_code == 200
     assert "set-cookie" not in answer.headers
     assert 'dir="rtl"' in answer.text  # the goodbye page in the subscriber's language
-    assert rig.subscriber("omar@example.com").status == "unsubscribed"  # type: ignore[union-attr]
+    after = rig.subscriber("omar@example.com")
+    assert after is not None and after.status == "unsubscribed" and after.subscriptions == ()
+    with rig.engine.connect() as conn:
+        assert store.suppression_of(conn, "omar@example.com") == "unsubscribed"
     last = rig.consent("omar@example.com")[-1]
     assert (last["action"], last["source"]) == ("unsubscribe", "email")
 
