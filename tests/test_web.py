@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -379,3 +381,24 @@ def test_api_subscribe_confirm_preferences_unsubscribe(rig: WebRig) -> None:
     assert {"/api/subscribe", "/api/confirm", "/api/preferences/{token}", "/api/unsubscribe/{token}"} <= set(
         schema["paths"]
     )
+
+
+def test_newsroom_deliver_in_another_process_sends_what_the_web_queued(rig: WebRig) -> None:
+    """`newsroom deliver` (a fresh process) knows the web's message kinds (BUILDER_MODULES)."""
+    confirmed(rig, "twice@example.com")
+    rig.subscribe("twice@example.com")  # already active: gets the "already subscribed" email
+    rig.subscribe("+1 646 555 0199")  # a number: the "reply YES" text
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+        "NEWSROOM_DATABASE_URL": rig.settings.database_url,
+        "NEWSROOM_BASE_URL": "https://news.example.gov",
+    }
+    root, now = str(rig.settings.root), rig.clock().isoformat()
+    command = [sys.executable, "-m", "newsroom", "deliver", "--root", root, "--now", now, "--quiet"]
+    run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "2 sent" in run.stdout, run.stdout
+    subjects = [str(m["Subject"]) for m in rig.outbox_emails()]
+    assert any("already subscribed" in subject for subject in subjects)
+    assert any("+16465550199" in text for text in rig.outbox_texts())

@@ -9,8 +9,6 @@ from __future__ import annotations
 import http.client
 import re
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,12 +16,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import uvicorn
 
 from newsroom.config import Settings, load_settings
 from newsroom.delivery.worker import deliver
 from newsroom.subscribers import store
-from newsroom.web.app import create_app
+from newsroom.web.app import BackgroundWeb
 from tests.support.browser import axe_violations, chromium_available, launch_browser, screenshot
 from tests.web_support import body_text
 
@@ -46,19 +43,9 @@ def live(sample_root: Path) -> Iterator[tuple[str, Settings]]:
         sample_root,
         environ={"NEWSROOM_BASE_URL": base, "NEWSROOM_DATABASE_URL": f"sqlite:///{sample_root / 'var/s.db'}"},
     )
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
+    web = BackgroundWeb(settings, port=port).start()
     yield base, settings
-    server.should_exit = True
-    thread.join(timeout=10)
+    web.stop()
 
 
 def check_page(page: Any, name: str) -> None:

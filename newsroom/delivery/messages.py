@@ -29,7 +29,7 @@ from newsroom.errors import DeliveryError
 from newsroom.render.i18n import translations
 
 DOMAIN = "delivery"  # gettext domain of the built-in messages: newsroom/locale/<lang>/LC_MESSAGES/delivery.po
-BUILDER_MODULES: tuple[str, ...] = ("newsroom.render.email", "newsroom.render.sms")
+BUILDER_MODULES: tuple[str, ...] = ("newsroom.render.email", "newsroom.render.sms", "newsroom.web.messages")
 
 
 @dataclass(frozen=True)

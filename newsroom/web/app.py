@@ -15,6 +15,8 @@ the event loop.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,6 +28,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from newsroom.config import Settings
+from newsroom.errors import ConfigError
 from newsroom.subscribers.db import open_database
 from newsroom.web.pages import STATIC
 from newsroom.web.security import Limits, RateLimiter, SecurityHeaders, check_secret_for
@@ -101,7 +104,37 @@ def create_app(
 
 
 def run_web(settings: Settings, host: str = "127.0.0.1", port: int = 8001, log_level: str = "info") -> None:
-    """Serve the app with uvicorn until interrupted (for `newsroom web` and `newsroom serve`)."""
+    """Serve the app with uvicorn until interrupted (`newsroom web`)."""
     import uvicorn
 
     uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, proxy_headers=True)
+
+
+class BackgroundWeb:
+    """The app served by uvicorn in a thread, beside something else (`newsroom serve`, tests).
+
+    web = BackgroundWeb(settings, port=8001).start()   # returns once it accepts connections
+    ...
+    web.stop()
+    """
+
+    def __init__(self, settings: Settings, host: str = "127.0.0.1", port: int = 8001) -> None:
+        import uvicorn
+
+        self.url = f"http://{host}:{port}"
+        config = uvicorn.Config(create_app(settings), host=host, port=port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="newsroom-web", daemon=True)
+
+    def start(self, timeout: float = 15.0) -> BackgroundWeb:
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise ConfigError(f"the web app did not start on {self.url} (is the port in use?)")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)

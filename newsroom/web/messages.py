@@ -3,7 +3,8 @@
     confirmation        email  "confirm your subscription": a signed link valid for 7 days
     already_subscribed  email  the answer to a subscribe request for an active address (no enumeration:
                                the page says the same, the mailbox gets this instead of a confirmation)
-    sms_confirm         sms    "reply YES": only when the SMS renderer registers none of its own
+    sms_confirm         sms    "reply YES" (newsroom.render.sms.reply_text("confirm") when present);
+                               used only when the SMS side registers no builder of its own
 
 The confirmation uses the email renderer's `confirm` template (MJML + text); its link is signed when
 the message is built, so its 7 days count from when it is sent.
@@ -12,6 +13,8 @@ newsroom.delivery.messages.BUILDER_MODULES).
 """
 
 from __future__ import annotations
+
+import importlib
 
 from newsroom.delivery import messages
 from newsroom.delivery.base import Message, OutgoingEmail, OutgoingSms
@@ -84,13 +87,18 @@ def build_already_subscribed(
 
 
 def build_sms_confirm(context: BuildContext, notification: Notification, recipient: Recipient) -> Message:
-    """A fallback "reply YES" text, used only when the SMS renderer has not registered its own."""
-    _ = translations(recipient.language, DOMAIN).gettext
-    site = context.settings.site_name(recipient.language)
-    text = _("%(site)s: reply YES to get news by text. Msg & data rates may apply. Reply STOP to end.") % {
-        "site": site
-    }
-    return OutgoingSms(to=recipient.address, text=text, sender=context.settings.sms.short_code)
+    """The "reply YES" text: the SMS renderer's wording (carrier-required parts) when it has one."""
+    settings = context.settings
+    try:
+        sms = importlib.import_module("newsroom.render.sms")
+        text = str(sms.reply_text("confirm", recipient.language, settings))
+    except (ModuleNotFoundError, AttributeError):
+        _ = translations(recipient.language, DOMAIN).gettext
+        site = settings.site_name(recipient.language)
+        text = _(
+            "%(site)s: reply YES to get news by text. Msg & data rates may apply. Reply STOP to end."
+        ) % {"site": site}
+    return OutgoingSms(to=recipient.address, text=text, sender=settings.sms.short_code)
 
 
 messages.register_builder(CONFIRMATION, "email", build_confirmation)
