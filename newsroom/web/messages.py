@@ -37,7 +37,10 @@ def build_confirmation(context: BuildContext, notification: Notification, recipi
     """The double opt-in email (templates/email/confirm.*) with this subscriber's signed 7-day link.
 
     Rendered once per (language, what was asked for) and personalised by substitution, like alerts.
+    A payload that brings its own "confirm_url" keeps the delivery module's plain-text message.
     """
+    if "confirm_url" in notification.payload:
+        return messages.build_confirmation_email(context, notification, recipient)
     cache = context.memo.get(_CACHE)
     if cache is None:
         cache = context.memo[_CACHE] = MessageCache(context.settings, context.now)
