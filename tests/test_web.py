@@ -20,6 +20,7 @@ from newsroom.subscribers.tokens import make_token
 from newsroom.web.app import create_app
 from newsroom.web.security import Limit, Limits
 from tests.conftest import SAMPLE_NOW
+from tests.support.htmlcheck import validate_html, vnu_available
 from tests.web_support import WebRig, body_text, csrf_of, link_in, make_rig, make_settings, postgres_database
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "web"
@@ -402,3 +403,25 @@ def test_newsroom_deliver_in_another_process_sends_what_the_web_queued(rig: WebR
     subjects = [str(m["Subject"]) for m in rig.outbox_emails()]
     assert any("already subscribed" in subject for subject in subjects)
     assert any("+16465550199" in text for text in rig.outbox_texts())
+
+
+@pytest.mark.skipif(not vnu_available(), reason="needs Java and node_modules/vnu-jar")
+def test_every_page_is_valid_html(rig: WebRig, tmp_path: Path) -> None:
+    confirmed(rig, "valid@example.com", "ar")
+    person = rig.subscriber("valid@example.com")
+    assert person is not None
+    unsubscribe = f"/unsubscribe/{make_token(person.id, 'unsubscribe', SAMPLE_NOW)}"
+    preferences = f"/preferences/{make_token(person.id, 'preferences', SAMPLE_NOW)}"
+    pages = {
+        "subscribe": rig.client.get("/subscribe?lang=zh").text,
+        "errors": rig.subscribe("nope", scope="some").text,
+        "check": rig.subscribe("someone@example.com").text,
+        "preferences": rig.client.get(preferences).text,
+        "unsubscribe": rig.client.get(unsubscribe).text,
+        "goodbye": rig.client.post(unsubscribe, data={}).text,
+        "broken-link": rig.client.get("/confirm/not-a-token").text,
+    }
+    for name, html in pages.items():
+        (tmp_path / f"{name}.html").write_text(html, encoding="utf-8")
+    errors = validate_html(sorted(tmp_path.glob("*.html")))
+    assert errors == [], "\n".join(errors)
