@@ -425,3 +425,20 @@ def test_every_page_is_valid_html(rig: WebRig, tmp_path: Path) -> None:
         (tmp_path / f"{name}.html").write_text(html, encoding="utf-8")
     errors = validate_html(sorted(tmp_path.glob("*.html")))
     assert errors == [], "\n".join(errors)
+
+
+def test_adding_numbers_on_the_preferences_page_is_rate_limited(sample_root: Path, database_url: str) -> None:
+    limits = Limits(per_client=Limit(capacity=50, refill_seconds=3600), per_target=Limit(1, 3600))
+    rig = make_rig(sample_root, database_url, SAMPLE_NOW, limits)
+    confirmed(rig, "texts@example.com")
+    person = rig.subscriber("texts@example.com")
+    assert person is not None
+    path = f"/preferences/{make_token(person.id, 'preferences', SAMPLE_NOW)}"
+    form = {"csrf_token": csrf_of(rig.client.get(path).text), "language": "en", "scope": "all",
+            "frequency": "immediate", "email": "on", "sms": "on"}  # fmt: skip
+    codes = [rig.client.post(path, data={**form, "phone": phone}).status_code
+             for phone in ("+12125550101", "+12125550102", "+12125550101")]  # fmt: skip
+    assert codes == [200, 200, 429]  # the same number cannot be texted again and again
+    rig.deliver()
+    assert len(rig.outbox_texts()) == 2
+    rig.engine.dispose()

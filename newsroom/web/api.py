@@ -17,6 +17,7 @@ from newsroom.subscribers.tokens import ExpiredToken, InvalidToken, Purpose, rea
 from newsroom.web import actions
 from newsroom.web.app import Web
 from newsroom.web.forms import Errors, PreferencesForm, read_address, read_choice, read_preferences
+from newsroom.web.views import client_of
 
 Frequency = Literal["immediate", "daily", "weekly"]
 
@@ -93,8 +94,7 @@ def router_for(web: Web) -> APIRouter:
         choice = read_choice(form, body.topics, settings, errors)
         check(errors)
         assert address is not None
-        client = request.client.host if request.client else "unknown"
-        if not web.allow_subscribe(client, address.value):
+        if not web.allow_subscribe(client_of(request), address.value):
             retry = {"Retry-After": str(web.per_target.retry_after())}
             raise HTTPException(429, "too many requests; try again later", headers=retry)
         await web.run(actions.subscribe, web.engine, address, choice, "api", web.clock())

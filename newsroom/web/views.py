@@ -156,8 +156,7 @@ def add_pages(app: FastAPI, web: Web) -> None:
         choice = read_choice(posted.values, posted.topics, settings, errors)
         if errors or address is None:
             return subscribe_page(request, lang, kept, errors, 400)
-        client = request.client.host if request.client else "unknown"
-        if not web.allow_subscribe(client, address.value):
+        if not web.allow_subscribe(client_of(request), address.value):
             errors.add("address", N_("Too many requests. Wait a few minutes, then try again."))
             retry = {"Retry-After": str(web.per_target.retry_after())}
             return subscribe_page(request, lang, kept, errors, 429, retry)
@@ -225,6 +224,10 @@ def add_pages(app: FastAPI, web: Web) -> None:
         wanted = read_preferences(posted.values, posted.topics, settings, bool(subscriber.email), errors)
         if errors:
             return preferences_page(request, subscriber, lang, kept, errors, 400)
+        new_number = wanted.phone.value if wanted.phone and wanted.phone.value != subscriber.phone else None
+        if new_number and not web.allow_subscribe(client_of(request), new_number):
+            errors.add("phone", N_("Too many requests. Wait a few minutes, then try again."))
+            return preferences_page(request, subscriber, lang, kept, errors, 429)
         outcome = await web.run(
             actions.update_preferences, web.engine, subscriber.id, wanted, "web", web.clock()
         )
@@ -289,6 +292,11 @@ def add_pages(app: FastAPI, web: Web) -> None:
                   "preferences_url": link("preferences", subscriber, lang), "already": False,
                   "welcome_back": True}  # fmt: skip
         return respond(request, Page("confirmed.html", lang, request.url.path, values))
+
+
+def client_of(request: Request) -> str:
+    """The visitor's address (behind a proxy: what uvicorn's --proxy-headers took from it)."""
+    return request.client.host if request.client else "unknown"
 
 
 def current_preferences(subscriber: Subscriber) -> dict[str, Any]:
