@@ -267,10 +267,13 @@ def show(figures: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--count", type=int, default=100_000, help="subscribers (default 100,000)")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 2,000 subscribers")
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--pg-url", default=os.environ.get("NEWSROOM_TEST_DATABASE_URL", ""))
     parser.add_argument("--only", choices=("sqlite", "postgresql"), default=None)
     args = parser.parse_args(argv)
+    if args.quick:
+        args.count = min(args.count, 2000)
     with tempfile.TemporaryDirectory(prefix="newsroom-bench-") as scratch:
         root = Path(scratch)
         shutil.copy(REPO / "newsroom.toml", root / "newsroom.toml")

@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from newsroom.config import Settings
 from newsroom.delivery import queue
 from newsroom.delivery.base import Message, Outcome, OutgoingEmail, Sent
+from newsroom.delivery.messages import BuildContext, Notification, Recipient, build_confirmation_email
 from newsroom.delivery.worker import deliver
 from newsroom.subscribers import actions, store
 from newsroom.subscribers.store import Subscription
@@ -212,8 +213,9 @@ def test_suppressed_at_queue_time_is_recorded_not_sent(db_settings: Settings, en
     assert transport.sent == ["person1@example.org"]
 
 
+@pytest.mark.parametrize("kind", ["confirmation", "goodbye"])
 def test_confirmation_reaches_someone_who_unsubscribed_before_but_not_a_bounced_address(
-    db_settings: Settings, engine: Engine
+    db_settings: Settings, engine: Engine, kind: str
 ) -> None:
     ids = add_people(engine, 2)
     with engine.begin() as conn:
@@ -221,14 +223,15 @@ def test_confirmation_reaches_someone_who_unsubscribed_before_but_not_a_bounced_
         store.suppress(conn, "person1@example.org", "bounce", NOW)
         notification = store.ensure_notification(
             conn,
-            kind="confirmation",
-            key="confirmation:again",
+            kind=kind,
+            key=f"{kind}:again",
             payload={"confirm_url": "https://x/c"},
             now=NOW,
         )
         queue.plan(conn, notification, ids, "email", NOW)
     transport = Recording()
-    deliver(db_settings, NOW, engine=engine, transports={"email": transport})
+    builders = {(kind, "email"): build_confirmation_email}
+    deliver(db_settings, NOW, engine=engine, transports={"email": transport}, builders=builders)
     assert transport.sent == ["person0@example.org"]
 
 
@@ -279,3 +282,44 @@ def test_consent_log_cannot_be_rewritten(engine: Engine) -> None:
         assert [row["action"] for row in store.consent_history(conn, address="person0@example.org")] == [
             "subscribe"
         ]
+
+
+def test_builders_get_the_subscribers_language_topics_and_frequency(
+    db_settings: Settings, engine: Engine
+) -> None:
+    with engine.begin() as conn:
+        ids = [
+            actions.subscribe(
+                conn,
+                email=email,
+                phone=None,
+                language=language,
+                subscriptions=[Subscription("email", frequency, topics)],
+                source="cli",
+                now=NOW,
+                confirmed=True,
+            ).subscriber_id
+            for email, language, frequency, topics in (
+                ("a@example.org", "ru", "immediate", ("jobs", "health")),
+                ("b@example.org", "en", "daily", ()),
+            )
+        ]
+        notification = store.ensure_notification(conn, kind="alert", key="alert:x:en", payload={}, now=NOW)
+        queue.plan(conn, notification, ids, "email", NOW)
+    seen: list[Recipient] = []
+
+    def build(context: BuildContext, note: Notification, recipient: Recipient) -> Message:
+        seen.append(recipient)
+        return OutgoingEmail("news@example.gov", recipient.address, b"Subject: x\r\n\r\nx\r\n")
+
+    deliver(
+        db_settings,
+        NOW,
+        engine=engine,
+        builders={("alert", "email"): build},
+        transports={"email": Recording()},
+    )
+    assert {(r.address, r.language, r.frequency, r.topics) for r in seen} == {
+        ("a@example.org", "ru", "immediate", ("health", "jobs")),
+        ("b@example.org", "en", "daily", ()),
+    }

@@ -87,6 +87,8 @@ def test_451_is_retried_later_and_then_sent(sample_root: Path, database_url: str
     with engine.begin() as conn:
         row = next(r for r in queue.delivery_rows(conn, notification) if r["address"] == "grey@example.org")
     assert row["status"] == "sent" and row["attempts"] == 2
+    assert NOW + timedelta(minutes=2) <= row["sent_at"] < NOW + timedelta(minutes=3)
+    assert row["provider_id"] == "2.0.0 Queued as test"
 
 
 def test_a_connection_dropped_mid_batch_loses_nothing(

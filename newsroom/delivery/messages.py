@@ -29,7 +29,13 @@ from newsroom.errors import DeliveryError
 from newsroom.render.i18n import translations
 
 DOMAIN = "delivery"  # gettext domain of the built-in messages: newsroom/locale/<lang>/LC_MESSAGES/delivery.po
-BUILDER_MODULES: tuple[str, ...] = ("newsroom.render.email", "newsroom.render.sms", "newsroom.web.messages")
+# Delivery-side modules that adapt the renderers (render/ never imports delivery/) and register builders;
+# newsroom.web.messages: what the subscription web app queues (confirmation, already_subscribed, sms_confirm).
+BUILDER_MODULES: tuple[str, ...] = (
+    "newsroom.delivery.email_builders",
+    "newsroom.delivery.sms_builders",
+    "newsroom.web.messages",
+)
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,8 @@ class Recipient:
     channel: str
     address: str  # email or E.164 number, as queued
     language: str  # the subscriber's preferred language
+    frequency: str | None = None  # their subscription on this channel: immediate, daily, weekly (None: none)
+    topics: tuple[str, ...] = ()  # its topics, sorted; empty: everything
 
 
 @dataclass

@@ -127,18 +127,22 @@ def deliver(
     console: Console | None = None,
 ) -> DeliveryReport:
     """Send every due delivery (at most `limit`); returns counts. `now` dates claims and retries."""
-    engine = engine or open_database(settings)
+    own_engine = engine is None
     run = _Run(
         settings=settings,
         now=now,
-        engine=engine,
+        engine=engine or open_database(settings),
         transports=transports or transports_for(settings),
         builders=load_builders() if builders is None else builders,
         worker=worker or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}",
         stop=stop or threading.Event(),
     )
-    with _stop_on_sigint(run.stop):
-        return run.go(limit, progress, console)
+    try:
+        with _stop_on_sigint(run.stop):
+            return run.go(limit, progress, console)
+    finally:
+        if own_engine:
+            run.engine.dispose()
 
 
 @dataclass
@@ -154,6 +158,7 @@ class _Run:
     notifications: dict[int, Notification] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
     file_keys: dict[int, str] = field(default_factory=dict)
+    sent_recorder: queue.SentRecorder | None = None  # set in go(), on the recorder connection
 
     def go(self, limit: int | None, progress: bool, console: Console | None) -> DeliveryReport:
         with self.engine.begin() as conn:
@@ -166,6 +171,7 @@ class _Run:
         try:
             with bar or nullcontext(), self.engine.connect() as connection:
                 recorder = _recorder(connection)
+                self.sent_recorder = queue.SentRecorder(recorder)
                 task = bar.add_task("Delivering", total=total, counts="") if bar else None
                 while not self.stop.is_set() and (limit is None or self.report.handled < limit):
                     size = self.settings.delivery.batch_size
@@ -220,7 +226,13 @@ class _Run:
         notification = self._notification(claimed.notification_id)
         builder = builder_for(self.builders, notification.kind, claimed.channel)
         recipient = Recipient(
-            claimed.id, claimed.subscriber_id, claimed.channel, claimed.address, claimed.language
+            claimed.id,
+            claimed.subscriber_id,
+            claimed.channel,
+            claimed.address,
+            claimed.language,
+            claimed.frequency,
+            claimed.topics,
         )
         message = builder(context, notification, recipient)
         reference = f"{claimed.id:09d}-{self._file_key(notification)}-{claimed.channel}"
@@ -246,7 +258,10 @@ class _Run:
         """Commit one outcome at once (the recorder connection autocommits each statement)."""
         now = self.clock()
         if isinstance(outcome, Sent):
-            queue.record_sent(recorder, claimed.id, outcome.provider_id, now)
+            if self.sent_recorder is None:
+                queue.record_sent(recorder, claimed.id, outcome.provider_id, now)
+            else:
+                self.sent_recorder(claimed.id, outcome.provider_id, now)
             self.report.sent += 1
         elif isinstance(outcome, TemporaryFailure):
             retrying = queue.record_temporary(

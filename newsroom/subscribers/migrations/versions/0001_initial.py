@@ -145,7 +145,14 @@ def upgrade() -> None:
             "status IN ('pending', 'sending', 'sent', 'failed', 'suppressed')", name="ck_deliveries_status"
         ),
     )
-    op.create_index("ix_deliveries_status_next_attempt_at", "deliveries", ["status", "next_attempt_at"])
+    open_rows = sa.text("status IN ('pending', 'sending')")
+    op.create_index(
+        "ix_deliveries_due",
+        "deliveries",
+        ["status", "next_attempt_at"],
+        sqlite_where=open_rows,
+        postgresql_where=open_rows,
+    )
     op.create_index("ix_deliveries_subscriber_id", "deliveries", ["subscriber_id"])
     _forbid_consent_rewrites()
 
