@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: run test lint fmt typecheck bench i18n system node clean
+.PHONY: run test lint fmt typecheck bench i18n serve system node clean
 
 run: system $(STAMP)  ## publish the sample newsroom on the embedded defaults (SQLite, outbox/)
 	$(VENV)/bin/newsroom publish
@@ -29,6 +29,9 @@ bench: system node $(STAMP)  ## benchmarks; prints ratios against baselines meas
 
 i18n: $(STAMP)  ## extract strings, update every catalog, list what is untranslated, compile
 	$(PY) -m newsroom.render.i18n_tool
+
+serve: $(STAMP)  ## preview the site on http://127.0.0.1:8000/, rebuilt whenever a release or template changes
+	$(VENV)/bin/newsroom serve
 
 system:  ## Debian packages (idempotent; quick when everything is there)
 	@bash scripts/setup-debian.sh

@@ -252,3 +252,25 @@ def test_other_outputs_plug_in_as_units_and_heavy_ones_go_to_their_renderer(samp
     assert not report.changed and sent == ["test:heavy"]
     build_site(settings, published, [site_units])
     assert not (sample_root / "site/extra").exists()  # the units are gone, so are their files
+
+
+def test_attachments_are_copied_and_linked_in_every_language(sample_root: Path) -> None:
+    folder = next(sample_root.glob("releases/*/*-city-digital-services-plain-language"))
+    (folder / "principles.pdf").write_bytes(b"%PDF-1.4 principles")
+    original = folder / "en.md"
+    original.write_text(
+        original.read_text().replace(
+            "images:\n",
+            "attachments:\n  - src: principles.pdf\n    title: The four principles (PDF)\nimages:\n",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    build(sample_root, SAMPLE_NOW)
+    media = "/media/city-digital-services-plain-language/principles.pdf"
+    assert (sample_root / "site" / media.lstrip("/")).read_bytes() == b"%PDF-1.4 principles"
+    assert f'<a href="{media}">The four principles (PDF)</a>' in page(
+        sample_root, "/en/releases/city-digital-services-plain-language/"
+    )
+    arabic = page(sample_root, "/ar/releases/city-digital-services-plain-language/")
+    assert f'<a href="{media}" lang="en" dir="ltr">The four principles (PDF)</a>' in arabic

@@ -3,14 +3,14 @@
 Keys are computed from fingerprints, never by rendering: a release's fingerprint covers its files,
 and `chrome` covers templates, CSS, catalogs, settings and this code. A listing's key names the
 releases it shows, so a changed release re-renders its own pages and only the listings holding it.
-The page contents themselves are built in `site_pages` (in worker processes).
+Pages are built in `site_pages` (listings, site-wide pages) and `site_release` (a release), in workers.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -19,7 +19,8 @@ from newsroom.config import CONFIG_NAME, Settings
 from newsroom.content.models import Release
 from newsroom.gate import Published
 from newsroom.render import site_pages as pages
-from newsroom.render.base import Unit, digest
+from newsroom.render import site_release
+from newsroom.render.base import Artifact, Unit, digest
 from newsroom.render.i18n import LOCALE_DIR
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "site"
@@ -45,91 +46,96 @@ def site_units(published: Published) -> list[Unit]:
         Unit("site:404", site.chrome, pages.render_not_found, (site,)),
     ]
     for release in published.releases:
-        media = _media_key(release)
+        media = _media_key(release, prints[release.slug])
         if media:
-            units.append(Unit(f"site:media:{release.slug}", media, pages.render_media, (release,)))
+            units.append(Unit(f"site:media:{release.slug}", media, site_release.render_media, (release,)))
         for language in release.languages:
-            key = digest(site.chrome, prints[release.slug], language)
-            units.append(
-                Unit(
-                    f"site:release:{language}:{release.slug}",
-                    key,
-                    pages.render_release,
-                    (site, release, language),
-                )
-            )
+            name = f"site:release:{language}:{release.slug}"
+            key = _key(site.chrome, name, prints[release.slug])
+            units.append(Unit(name, key, site_release.render_release, (site, release, language)))
     for release in published.withdrawn:
         for language in release.languages:
-            key = digest(site.chrome, prints[release.slug], language, "withdrawn")
-            units.append(
-                Unit(
-                    f"site:withdrawn:{language}:{release.slug}",
-                    key,
-                    pages.render_withdrawn,
-                    (site, release, language),
-                )
-            )
+            name = f"site:withdrawn:{language}:{release.slug}"
+            key = _key(site.chrome, name, prints[release.slug])
+            units.append(Unit(name, key, site_release.render_withdrawn, (site, release, language)))
+    listings = _listings(published.releases, settings)
+    shown_prints = {name: _key(*(prints[r.slug] for r in shown)) for name, (_, shown, _) in listings.items()}
     for language in settings.language_codes:
-        units.extend(_listing_units(site, published.releases, language, prints))
+        for name, (render, shown, extra) in listings.items():
+            key = _key(site.chrome, name, language, shown_prints[name], repr(extra))
+            units.append(Unit(f"site:{name}:{language}", key, render, (site, language, shown, *extra)))
     return units
 
 
-def _listing_units(
-    site: SiteInputs, releases: tuple[Release, ...], language: str, prints: dict[str, str]
-) -> list[Unit]:
-    """Home, topic, office and archive pages of one language (releases come newest first)."""
-    settings = site.settings
+Listing = tuple[Callable[..., list[Artifact]], tuple[Release, ...], tuple[object, ...]]
 
-    def unit(name: str, render: object, shown: tuple[Release, ...], *extra: object) -> Unit:
-        key = digest(site.chrome, language, name, [prints[r.slug] for r in shown], [repr(e) for e in extra])
-        return Unit(f"site:{name}:{language}", key, render, (site, language, shown, *extra))  # type: ignore[arg-type]
 
-    units = [unit("home", pages.render_home, releases[:HOME_SIZE])]
-    for topic in settings.topics:
-        shown = tuple(r for r in releases if topic in r.meta.topics)[:LISTING_SIZE]
-        units.append(unit(f"topic:{topic}", pages.render_topic, shown, topic))
-    for office in settings.offices:
-        shown = tuple(r for r in releases if r.meta.office == office)[:LISTING_SIZE]
-        units.append(unit(f"office:{office}", pages.render_office, shown, office))
-    months = _by_month(releases, settings)
+def _listings(releases: tuple[Release, ...], settings: Settings) -> dict[str, Listing]:
+    """Home, topic, office and archive pages: what each shows (the same in every language).
+
+    Releases come newest first; one pass groups them, so the cost grows with the releases, not with
+    releases x pages."""
+    topics: dict[str, list[Release]] = {topic: [] for topic in settings.topics}
+    offices: dict[str, list[Release]] = {office: [] for office in settings.offices}
+    months: dict[tuple[int, int], list[Release]] = defaultdict(list)
+    for release in releases:
+        for topic in dict.fromkeys(release.meta.topics):  # a topic listed twice counts once
+            if len(topics[topic]) < LISTING_SIZE:
+                topics[topic].append(release)
+        if len(offices[release.meta.office]) < LISTING_SIZE:
+            offices[release.meta.office].append(release)
+        local = release.release_time.astimezone(settings.zone)
+        months[(local.year, local.month)].append(release)
+    listings: dict[str, Listing] = {"home": (pages.render_home, releases[:HOME_SIZE], ())}
+    listings.update({f"topic:{t}": (pages.render_topic, tuple(shown), (t,)) for t, shown in topics.items()})
+    listings.update(
+        {f"office:{o}": (pages.render_office, tuple(shown), (o,)) for o, shown in offices.items()}
+    )
     order = sorted(months, reverse=True)
     counts = tuple((year, month, len(months[(year, month)])) for year, month in order)
-    units.append(unit("archive", pages.render_archive_index, (), counts))
+    listings["archive"] = (pages.render_archive_index, (), (counts,))
     for index, (year, month) in enumerate(order):
         newer = order[index - 1] if index > 0 else None
         older = order[index + 1] if index + 1 < len(order) else None
-        shown = tuple(months[(year, month)])
-        units.append(
-            unit(f"archive:{year:04d}-{month:02d}", pages.render_month, shown, (year, month), newer, older)
+        extra = ((year, month), newer, older)
+        listings[f"archive:{year:04d}-{month:02d}"] = (
+            pages.render_month,
+            tuple(months[(year, month)]),
+            extra,
         )
-    return units
+    return listings
 
 
-def _by_month(releases: tuple[Release, ...], settings: Settings) -> dict[tuple[int, int], list[Release]]:
-    months: dict[tuple[int, int], list[Release]] = defaultdict(list)
-    for release in releases:
-        local = release.release_time.astimezone(settings.zone)
-        months[(local.year, local.month)].append(release)
-    return months
+def _key(*parts: str) -> str:
+    """A fast hash of strings (unit keys need only be stable, and this runs for every page)."""
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:24]
 
 
 def release_fingerprint(release: Release) -> str:
-    """Everything a release's pages read: the original (its revision), translations, status."""
-    translations = [
-        (t.language, t.meta.model_dump_json(), t.body) for _, t in sorted(release.translations.items())
-    ]
-    return digest(release.revision, release.meta.model_dump_json(), translations)
+    """Everything a release's pages read: the original file (its revision holds status and all
+    metadata) and each translation's text."""
+    translations = (
+        digest(t.language, t.meta.model_dump_json(), t.body) for _, t in sorted(release.translations.items())
+    )
+    return _key(release.revision, *translations)
 
 
-def _media_key(release: Release) -> str:
-    """Every file beside the release but its Markdown ('' when there is none): cheap, no parsing,
-    and a superset of what `render_media` copies."""
-    files = [
-        (entry.name, entry.stat().st_size, entry.stat().st_mtime_ns)
-        for entry in sorted(os.scandir(release.folder), key=lambda e: e.name)
-        if entry.is_file() and not entry.name.endswith(".md")
-    ]
-    return digest(release.slug, files) if files else ""
+def _media_key(release: Release, fingerprint: str) -> str:
+    """'' when the release has no images or attachments; else a hash of the files it references.
+
+    Only files named in the front matter are stat()ed; a body with an image (rare) is parsed to find
+    its files. Nothing is read, and unreferenced files beside the release are never published."""
+    meta = release.meta
+    bodies = [release.body, *(t.body for t in release.translations.values())]
+    if not meta.images and not meta.attachments and not any("![" in body for body in bodies):
+        return ""
+    files = [(name, *_stat(release.folder / name)) for name in site_release.media_files(release)]
+    return _key(fingerprint, repr(files))
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    info = path.stat()
+    return info.st_size, info.st_mtime_ns
 
 
 def chrome_fingerprint(settings: Settings) -> str:

@@ -3,29 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
-from babel.dates import format_skeleton, format_time
-from markupsafe import escape
+from babel.dates import format_skeleton
 
-from newsroom.content.body import is_local_asset, scan_body
 from newsroom.content.models import Release
 from newsroom.render import urls
 from newsroom.render.base import Artifact
 from newsroom.render.i18n import babel_locale, translations
 from newsroom.render.site_text import (
     HT_MONTHS,
-    body_html,
     date_text,
-    datetime_text,
     host_domain,
-    ics_event,
     iso,
-    json_ld,
     language_name,
 )
 
@@ -55,12 +49,12 @@ def environment(language: str) -> jinja2.Environment:
     return env
 
 
-def _page(language: str, template: str, path: str, context: dict[str, Any]) -> Artifact:
+def page(language: str, template: str, path: str, context: dict[str, Any]) -> Artifact:
     html = environment(language).get_template(template).render(context)
     return Artifact(path, html.encode("utf-8"))
 
 
-def _file_for(url: str) -> str:
+def file_for(url: str) -> str:
     """The file behind a page URL: '/ru/' -> 'ru/index.html'."""
     path = url.lstrip("/")
     return path + "index.html" if path.endswith("/") or not path else path
@@ -69,7 +63,7 @@ def _file_for(url: str) -> str:
 # --- shared context --------------------------------------------------------------------------------
 
 
-def _chrome(site: SiteInputs, language: str) -> dict[str, Any]:
+def chrome(site: SiteInputs, language: str) -> dict[str, Any]:
     """What every page of a language shows: banner, header, footer, filters."""
     settings = site.settings
     return {
@@ -135,7 +129,7 @@ def _language_links(settings: Settings, codes: list[str], url_of: Any) -> list[L
     ]
 
 
-def _meta(
+def meta(
     settings: Settings, language: str, url_of: Any, codes: list[str], title: str, description: str
 ) -> dict[str, Any]:
     """Canonical URL, hreflang alternates (+ x-default: the default language or the original)."""
@@ -200,12 +194,12 @@ def _listing(
     site: SiteInputs, language: str, releases: tuple[Release, ...], url_of: Any, title: str, **extra: Any
 ) -> list[Artifact]:
     settings = site.settings
-    context = _chrome(site, language)
+    context = chrome(site, language)
     description = extra.pop("description", "") or title
-    context["page"] = _meta(settings, language, url_of, settings.language_codes, title, description)
+    context["page"] = meta(settings, language, url_of, settings.language_codes, title, description)
     context["entries"] = [entry(settings, r, language) for r in releases]
     context.update(extra)
-    return [_page(language, extra.get("template", "listing.html"), _file_for(url_of(language)), context)]
+    return [page(language, extra.get("template", "listing.html"), file_for(url_of(language)), context)]
 
 
 def render_home(site: SiteInputs, language: str, releases: tuple[Release, ...]) -> list[Artifact]:
@@ -301,240 +295,6 @@ def _month_label(year: int, month: int, language: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-# --- one release -----------------------------------------------------------------------------------
-
-
-def render_release(site: SiteInputs, release: Release, language: str) -> list[Artifact]:
-    settings = site.settings
-    text = release.localized(language)
-    meta = release.meta
-    context = _chrome(site, language)
-    page_url = urls.release_page(language, release.slug)
-    fields = _field_languages(release, language)
-    description = text.summary or text.subtitle or text.title
-    context["page"] = _meta(
-        settings,
-        language,
-        lambda code: urls.release_page(code, release.slug),
-        release.languages,
-        text.title,
-        description,
-    )
-    image = (
-        urls.absolute(settings, urls.release_asset(release.slug, meta.images[0].src)) if meta.images else ""
-    )
-    context["page"]["og"] = {
-        "type": "article",
-        "image": image,
-        "image_alt": text.images[0].alt if image else "",
-    }
-    context["page"]["published"] = iso(release.release_time, settings.zone)
-    context["page"]["modified"] = iso(release.updated_time, settings.zone)
-    context["page"]["jsonld"] = json_ld(_news_article(settings, release, language, description))
-    context.update(
-        release=release,
-        text=text,
-        kind=meta.kind,
-        office=(settings.office_label(meta.office, language), urls.office_page(language, meta.office)),
-        topics=[(settings.topic_label(t, language), urls.topic_page(language, t)) for t in meta.topics],
-        released=datetime_text(release.release_time, language, settings.zone),
-        released_iso=iso(release.release_time, settings.zone),
-        body=_with_dateline(
-            body_html(text.body, release.slug), text.dateline, fields["dateline"], language, settings
-        ),
-        images=[(urls.release_asset(release.slug, i.src), i) for i in text.images],
-        attachments=[(urls.release_asset(release.slug, a.src), a.title) for a in meta.attachments],
-        corrections=[
-            (date_text(c.date, language, settings.zone), iso(c.date, settings.zone), c.note)
-            for c in text.corrections
-        ],
-        event=_event(settings, text.event, language),
-        field_lang=fields,
-        ics_url=urls.release_ics(language, release.slug) if text.event else "",
-        pdf_url=urls.release_pdf(language, release.slug),
-    )
-    artifacts = [_page(language, "release.html", _file_for(page_url), context)]
-    if text.event is not None:
-        artifacts.append(_ics(settings, release, language, description))
-    return artifacts
-
-
-def _with_dateline(body: str, dateline: str, dateline_lang: str, language: str, settings: Settings) -> str:
-    """'ALBANY, N.Y. — ' runs into the first paragraph, as on the wire."""
-    if not dateline or not body.startswith("<p>"):
-        return body
-    attrs = (
-        ""
-        if dateline_lang == language
-        else f' lang="{dateline_lang}" dir="{settings.language(dateline_lang).dir}"'
-    )
-    return f'<p><span class="dateline"{attrs}>{escape(dateline)} —</span> {body[3:]}'
-
-
-def _field_languages(release: Release, language: str) -> dict[str, Any]:
-    """Which language each optional field is in: a translation may leave some to the original."""
-    translation = release.translations.get(language)
-    original = release.language
-    if translation is None:
-        return {
-            "subtitle": language,
-            "dateline": language,
-            "place": language,
-            "images": [language] * len(release.meta.images),
-            "corrections": [language] * len(release.meta.corrections),
-        }
-    text = translation.meta
-
-    def pick(value: str) -> str:
-        return language if value else original
-
-    return {
-        "subtitle": pick(text.subtitle),
-        "dateline": pick(text.dateline),
-        "place": pick(text.event.place if text.event else ""),
-        "images": [
-            pick(text.images[i].caption if i < len(text.images) else "")
-            for i in range(len(release.meta.images))
-        ],
-        "corrections": [
-            pick(text.corrections[i].note if i < len(text.corrections) else "")
-            for i in range(len(release.meta.corrections))
-        ],
-    }
-
-
-def _event(settings: Settings, event: Any, language: str) -> dict[str, str] | None:
-    if event is None:
-        return None
-    return {
-        "start": datetime_text(event.start, language, settings.zone),
-        "start_iso": iso(event.start, settings.zone),
-        "end": _event_end(event.start, event.end, language, settings) if event.end else "",
-        "end_iso": iso(event.end, settings.zone) if event.end else "",
-        "place": event.place,
-        "address": event.address,
-    }
-
-
-def _event_end(start: datetime, end: datetime, language: str, settings: Settings) -> str:
-    """Only the time when the event ends on the day it starts: '11:00 AM EST – 12:00 PM EST'."""
-    local_start, local_end = start.astimezone(settings.zone), end.astimezone(settings.zone)
-    if local_start.date() != local_end.date():
-        return datetime_text(end, language, settings.zone)
-    return f"{format_time(local_end, format='short', locale=babel_locale(language))} {local_end.tzname()}"
-
-
-def _ics(settings: Settings, release: Release, language: str, description: str) -> Artifact:
-    text = release.localized(language)
-    assert text.event is not None
-    page = urls.absolute(settings, urls.release_page(language, release.slug))
-    location = ", ".join(part for part in (text.event.place, text.event.address) if part)
-    data = ics_event(
-        uid=f"{release.slug}-{language}@{host_domain(settings.site.base_url).lstrip('.')}",
-        stamp=release.updated_time,
-        start=text.event.start,
-        end=text.event.end,
-        summary=text.title,
-        location=location,
-        description=f"{description}\n{page}",
-        url=page,
-        language=language,
-    )
-    return Artifact(urls.release_ics(language, release.slug).lstrip("/"), data)
-
-
-def _news_article(settings: Settings, release: Release, language: str, description: str) -> dict[str, object]:
-    """schema.org NewsArticle: translations point at each other, corrections are listed."""
-    text = release.localized(language)
-
-    def page(code: str) -> str:
-        return urls.absolute(settings, urls.release_page(code, release.slug))
-
-    office = {"@type": "GovernmentOrganization", "name": settings.office_label(release.meta.office, language)}
-    data: dict[str, object] = {
-        "@context": "https://schema.org",
-        "@type": "NewsArticle",
-        "@id": page(language),
-        "url": page(language),
-        "mainEntityOfPage": page(language),
-        "headline": text.title,
-        "description": description,
-        "inLanguage": language,
-        "datePublished": iso(release.release_time, settings.zone),
-        "dateModified": iso(release.updated_time, settings.zone),
-        "author": office,
-        "publisher": {
-            "@type": "GovernmentOrganization",
-            "name": settings.site_name(language),
-            "url": urls.absolute(settings, urls.home(language)),
-        },
-        "articleSection": [settings.topic_label(t, language) for t in release.meta.topics],
-    }
-    if release.meta.images:
-        data["image"] = [
-            urls.absolute(settings, urls.release_asset(release.slug, i.src)) for i in release.meta.images
-        ]
-    if text.corrections:
-        data["correction"] = [
-            {"@type": "CorrectionComment", "text": c.note, "datePublished": iso(c.date, settings.zone)}
-            for c in text.corrections
-        ]
-    if language == release.language:
-        others = [code for code in release.languages if code != language]
-        if others:
-            data["workTranslation"] = [
-                {"@type": "NewsArticle", "@id": page(c), "inLanguage": c} for c in others
-            ]
-    else:
-        data["translationOfWork"] = {
-            "@type": "NewsArticle",
-            "@id": page(release.language),
-            "inLanguage": release.language,
-        }
-    return data
-
-
-def render_withdrawn(site: SiteInputs, release: Release, language: str) -> list[Artifact]:
-    settings = site.settings
-    text = release.localized(language)
-    gettext = translations(language, "site").gettext
-    context = _chrome(site, language)
-    context["page"] = _meta(
-        settings,
-        language,
-        lambda code: urls.release_page(code, release.slug),
-        release.languages,
-        gettext("Release withdrawn"),
-        gettext("This release has been withdrawn."),
-    )
-    context.update(
-        text=text,
-        released=date_text(release.release_time, language, settings.zone),
-        note=release.meta.withdrawn_note,
-        note_lang=release.language,
-        note_dir=settings.language(release.language).dir,
-    )
-    return [_page(language, "withdrawn.html", _file_for(urls.release_page(language, release.slug)), context)]
-
-
-def media_files(release: Release) -> list[str]:
-    """Files beside the release that pages link to: images, attachments, images in the body."""
-    beside = {path.name for path in release.folder.iterdir() if path.is_file() and path.suffix != ".md"}
-    if not beside:
-        return []  # the common case: nothing to copy, no need to scan the bodies
-    names = {image.src for image in release.meta.images} | {a.src for a in release.meta.attachments}
-    for body in [release.body, *(t.body for t in release.translations.values())]:
-        names |= {src for _, src, _ in scan_body(body).images if is_local_asset(src)}
-    return sorted(names & beside)
-
-
-def render_media(release: Release) -> list[Artifact]:
-    return [
-        Artifact(urls.release_asset(release.slug, name).lstrip("/"), (release.folder / name).read_bytes())
-        for name in media_files(release)
-    ]
-
-
 # --- site-wide pages -------------------------------------------------------------------------------
 
 
@@ -546,22 +306,20 @@ def render_landing(site: SiteInputs) -> list[Artifact]:
     """The page at /: one link per language, each named in its own language."""
     settings = site.settings
     language = settings.site.default_language
-    context = _chrome(site, language)
-    context["page"] = _meta(
-        settings, language, lambda code: "/", [language], settings.site_name(language), ""
-    )
+    context = chrome(site, language)
+    context["page"] = meta(settings, language, lambda code: "/", [language], settings.site_name(language), "")
     context["page"]["alternates"] = []
     context["languages"] = _language_links(settings, settings.language_codes, urls.home)
     context["names"] = [(link, settings.site_name(link.code)) for link in context["languages"]]
-    return [_page(language, "landing.html", "index.html", context)]
+    return [page(language, "landing.html", "index.html", context)]
 
 
 def render_not_found(site: SiteInputs) -> list[Artifact]:
     settings = site.settings
     language = settings.site.default_language
-    context = _chrome(site, language)
+    context = chrome(site, language)
     title = translations(language, "site").gettext("Page not found")
-    context["page"] = _meta(settings, language, lambda code: "/404.html", [language], title, "")
+    context["page"] = meta(settings, language, lambda code: "/404.html", [language], title, "")
     context["page"]["alternates"] = []
     context["languages"] = _language_links(settings, settings.language_codes, urls.home)
     context["notices"] = [
@@ -572,4 +330,4 @@ def render_not_found(site: SiteInputs) -> list[Artifact]:
         )
         for link in context["languages"]
     ]
-    return [_page(language, "404.html", "404.html", context)]
+    return [page(language, "404.html", "404.html", context)]
