@@ -245,11 +245,15 @@ def web(
     root: RootOption = None,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8001,
+    with_site: Annotated[
+        bool, typer.Option("--with-site", help="Also serve the built site/ (one origin).")
+    ] = False,
 ) -> None:
     """Serve the subscription web app (subscribe, confirm, preferences, unsubscribe, /api/)."""
     from newsroom.web.app import run_web
 
-    run_web(settings_for(root), host=host, port=port)
+    settings = settings_for(root)
+    run_web(settings, host=host, port=port, site_dir=settings.site_dir if with_site else None)
 
 
 # Subscribers and delivery (newsroom/cli_subscribers.py): `newsroom subscribers ...`, `newsroom deliver`.

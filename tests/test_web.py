@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from newsroom.errors import ConfigError
 from newsroom.subscribers import store
@@ -442,3 +443,16 @@ def test_adding_numbers_on_the_preferences_page_is_rate_limited(sample_root: Pat
     rig.deliver()
     assert len(rig.outbox_texts()) == 2
     rig.engine.dispose()
+
+
+def test_the_app_can_serve_the_built_site_beside_it(sample_root: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    (site / "en").mkdir(parents=True)
+    (site / "en" / "index.html").write_text("<!DOCTYPE html><p>Latest news", encoding="utf-8")
+    settings = make_settings(sample_root, f"sqlite:///{tmp_path / 'db.sqlite'}")
+    app = create_app(settings, site_dir=site)
+    client = TestClient(app)
+    assert "Latest news" in client.get("/en/").text
+    assert "<form" in client.get("/subscribe").text  # the app's routes come first
+    assert client.get("/en/no-such-page/").status_code == 404
+    app.state.web.engine.dispose()

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 from fastapi import FastAPI
@@ -82,8 +83,13 @@ def create_app(
     clock: Clock = system_clock,
     limits: Limits | None = None,
     environ: dict[str, str] | None = None,
+    site_dir: Path | None = None,
 ) -> FastAPI:
-    """The web app for `settings` (the database is created or migrated on first use)."""
+    """The web app for `settings` (the database is created or migrated on first use).
+
+    site_dir: also serve the built static site from there (one origin for a local preview: the
+    site's "Subscribe" links and the app's "News" links then both work).
+    """
     from newsroom.web import api, messages, views  # noqa: F401 - messages registers its builders
 
     check_secret_for(environ)
@@ -100,14 +106,24 @@ def create_app(
     app.mount("/static/web", StaticFiles(directory=STATIC), name="web-static")
     views.add_pages(app, web)
     app.include_router(api.router_for(web), prefix="/api")
+    if site_dir is not None:
+        # Last, so the app's routes win; read through the `site` symlink on every request.
+        app.mount("/", StaticFiles(directory=site_dir, html=True, check_dir=False), name="site")
     return app
 
 
-def run_web(settings: Settings, host: str = "127.0.0.1", port: int = 8001, log_level: str = "info") -> None:
+def run_web(
+    settings: Settings,
+    host: str = "127.0.0.1",
+    port: int = 8001,
+    log_level: str = "info",
+    site_dir: Path | None = None,
+) -> None:
     """Serve the app with uvicorn until interrupted (`newsroom web`)."""
     import uvicorn
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, proxy_headers=True)
+    app = create_app(settings, site_dir=site_dir)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=True)
 
 
 class BackgroundWeb:
@@ -118,11 +134,14 @@ class BackgroundWeb:
     web.stop()
     """
 
-    def __init__(self, settings: Settings, host: str = "127.0.0.1", port: int = 8001) -> None:
+    def __init__(
+        self, settings: Settings, host: str = "127.0.0.1", port: int = 8001, site_dir: Path | None = None
+    ) -> None:
         import uvicorn
 
         self.url = f"http://{host}:{port}"
-        config = uvicorn.Config(create_app(settings), host=host, port=port, log_level="warning")
+        app = create_app(settings, site_dir=site_dir)
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="newsroom-web", daemon=True)
 
