@@ -169,4 +169,4 @@ def test_send_test_and_deliver_fill_the_outbox(newsroom: Path) -> None:
     [eml] = (newsroom / "outbox" / "email" / "new").iterdir()
     assert eml.suffix == ".eml"
     code, output = run(newsroom, "deliver")
-    assert "deliver: 0 sent" in output
+    assert "deliver: nothing due to send" in output

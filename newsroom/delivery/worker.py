@@ -75,6 +75,8 @@ class DeliveryReport:
         return self.handled / self.seconds if self.seconds > 0 else 0.0
 
     def summary(self) -> str:
+        if not self.handled and not self.recovered:
+            return "nothing due to send" + ("; stopped by Ctrl-C" if self.interrupted else "")
         via = ", ".join(f"{channel} via {name}" for channel, name in sorted(self.transports.items()))
         text = (
             f"{self.sent} sent, {self.retrying} to retry, {self.failed} failed, {self.suppressed} suppressed"
