@@ -248,17 +248,40 @@ def serve(
     now: NowOption = None,
     port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1.")] = 8000,
 ) -> None:
-    """Preview the site on http://127.0.0.1:PORT/ and rebuild whenever a release or template changes."""
+    """Preview the site on 127.0.0.1:PORT (rebuilt whenever a release or template changes), and the
+    site with the subscription web app on PORT+1."""
     from newsroom.preview import serve as serve_site
+    from newsroom.web.app import BackgroundWeb
 
     settings = settings_for(root)
     moment = now_for(now) if now else None
-    serve_site(
-        settings.root,
-        lambda: moment or now_for(None),
-        lambda text: console.print(text, markup=False),
-        port=port,
-    )
+    web_app = BackgroundWeb(settings, port=port + 1, site_dir=settings.site_dir).start()
+    console.print(f"site and subscription app: {web_app.url}/", markup=False)
+    try:
+        serve_site(
+            settings.root,
+            lambda: moment or now_for(None),
+            lambda text: console.print(text, markup=False),
+            port=port,
+        )
+    finally:
+        web_app.stop()
+
+
+@app.command()
+def web(
+    root: RootOption = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8001,
+    with_site: Annotated[
+        bool, typer.Option("--with-site", help="Also serve the built site/ (one origin).")
+    ] = False,
+) -> None:
+    """Serve the subscription web app (subscribe, confirm, preferences, unsubscribe, /api/)."""
+    from newsroom.web.app import run_web
+
+    settings = settings_for(root)
+    run_web(settings, host=host, port=port, site_dir=settings.site_dir if with_site else None)
 
 
 # Subscribers and delivery (newsroom/cli_subscribers.py): `newsroom subscribers ...`, `newsroom deliver`.

@@ -29,8 +29,13 @@ from newsroom.errors import DeliveryError
 from newsroom.render.i18n import translations
 
 DOMAIN = "delivery"  # gettext domain of the built-in messages: newsroom/locale/<lang>/LC_MESSAGES/delivery.po
-# Delivery-side modules that adapt the renderers (render/ never imports delivery/) and register builders.
-BUILDER_MODULES: tuple[str, ...] = ("newsroom.delivery.email_builders", "newsroom.delivery.sms_builders")
+# Delivery-side modules that adapt the renderers (render/ never imports delivery/) and register builders;
+# newsroom.web.messages: what the subscription web app queues (confirmation, already_subscribed, sms_confirm).
+BUILDER_MODULES: tuple[str, ...] = (
+    "newsroom.delivery.email_builders",
+    "newsroom.delivery.sms_builders",
+    "newsroom.web.messages",
+)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""The subscription web app (see app.py)."""
