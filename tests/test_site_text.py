@@ -19,7 +19,7 @@ def test_body_loses_raw_html_and_scripts_but_keeps_markdown() -> None:
     )
     assert "<script" not in html and "alert(1)" not in html and "onclick" not in html
     assert "<h2>Heading</h2>" in html  # the page's h1 is the headline
-    assert '<a href="https://example.gov">a link</a>' in html
+    assert '<a href="https://example.gov" rel="noopener">a link</a>' in html
     assert '<img src="/media/slug/map.png" alt="Map">' in html
 
 

@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 
 import feedgen.version
 import nh3
-from babel.dates import format_date, format_time
+from babel.dates import format_time
 from feedgen.feed import FeedGenerator
 
 from newsroom.config import Settings
@@ -42,7 +42,7 @@ from newsroom.content.models import Attachment, Contact, Localized, Release
 from newsroom.gate import Published
 from newsroom.render import urls
 from newsroom.render.base import Artifact, Unit, digest
-from newsroom.render.i18n import LOCALE_DIR, babel_locale, translations
+from newsroom.render.i18n import LOCALE_DIR, babel_locale, long_date, translations
 from newsroom.render.markdown import render_markdown
 
 DOMAIN = "feeds"
@@ -455,21 +455,6 @@ def _event_time(start: datetime, end: datetime | None, language: str, zone: Zone
         else:
             when += f" – {long_date(end, language, weekday=True)}, {format_time(end, 'short', locale=locale)}"
     return f"{when} {start.tzname()}"
-
-
-# CLDR has no Haitian Creole dates: Babel's "ht" falls back to French month and day names.
-_HT_MONTHS = (
-    "janvye", "fevriye", "mas", "avril", "me", "jen", "jiyè", "out", "septanm", "oktòb", "novanm", "desanm",
-)  # fmt: skip
-_HT_WEEKDAYS = ("lendi", "madi", "mèkredi", "jedi", "vandredi", "samdi", "dimanch")
-
-
-def long_date(moment: datetime, language: str, *, weekday: bool = False) -> str:
-    """'26 ноября 2024 г.', 'November 26, 2024', '26 novanm 2024' (with the weekday if asked)."""
-    if language == "ht":
-        text = f"{moment.day} {_HT_MONTHS[moment.month - 1]} {moment.year}"
-        return f"{_HT_WEEKDAYS[moment.weekday()]} {text}" if weekday else text
-    return format_date(moment, "full" if weekday else "long", locale=babel_locale(language))
 
 
 def _figure_html(src: str, alt: str, caption: str, credit: str, assets: str, gettext: Translate) -> str:

@@ -12,6 +12,7 @@ from datetime import date, datetime
 MONTHS = (
     "janvye", "fevriye", "mas", "avril", "me", "jen", "jiyè", "out", "septanm", "oktòb", "novanm", "desanm",
 )  # fmt: skip
+WEEKDAYS = ("lendi", "madi", "mèkredi", "jedi", "vandredi", "samdi", "dimanch")
 LANGUAGE_NAMES = {
     "en": "angle",
     "es": "panyòl",
@@ -23,9 +24,10 @@ LANGUAGE_NAMES = {
 }
 
 
-def format_day(day: date) -> str:
-    """'20 desanm 2024'."""
-    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+def format_day(day: date, *, weekday: bool = False) -> str:
+    """'20 desanm 2024' ('vandredi 20 desanm 2024' with the weekday)."""
+    text = f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+    return f"{WEEKDAYS[day.weekday()]} {text}" if weekday else text
 
 
 def format_moment(moment: datetime, zone: str) -> str:

@@ -9,15 +9,17 @@ missing from a catalog falls back to the English source text.
 from __future__ import annotations
 
 import io
-from datetime import date, datetime
+from datetime import date
 from functools import cache
 from pathlib import Path
 
 from babel import Locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
+
+from newsroom.render import haitian
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 DOMAINS = ("site", "pdf", "email", "web", "sms", "feeds")
@@ -47,11 +49,17 @@ def text_direction(language: str) -> str:
     return Locale.parse(babel_locale(language)).text_direction
 
 
-def format_release_date(moment: datetime | date, language: str, zone: object | None = None) -> str:
-    """A date as readers of `language` write it: '25 ноября 2024 г.', '25 de noviembre de 2024'."""
-    return format_date(moment, format="long", locale=babel_locale(language))
+def long_date(day: date, language: str, *, weekday: bool = False) -> str:
+    """A date as readers of `language` write it: '25 ноября 2024 г.', 'November 25, 2024',
+    '25 novanm 2024' (with the weekday if asked). Pass a date or a datetime already in the site's zone."""
+    if language == "ht":  # CLDR has no Creole data: Babel would print French month names
+        return haitian.format_day(day, weekday=weekday)
+    return format_date(day, format="full" if weekday else "long", locale=babel_locale(language))
 
 
-def format_release_datetime(moment: datetime, language: str, zone: object) -> str:
-    """Date and time in the site's time zone, localized: '25 ноября 2024 г., 10:00 EST'-like."""
-    return format_datetime(moment, format="long", tzinfo=zone, locale=babel_locale(language))  # type: ignore[arg-type]
+def language_name(code: str, in_language: str) -> str:
+    """The name of language `code` as readers of `in_language` write it ('inglés', 'английский')."""
+    if in_language == "ht" and code in haitian.LANGUAGE_NAMES:
+        return haitian.LANGUAGE_NAMES[code]
+    names = Locale.parse(babel_locale(in_language)).languages
+    return str(names.get(code) or names.get(code.split("-")[0]) or code)

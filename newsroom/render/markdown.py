@@ -29,21 +29,26 @@ ALLOWED_ATTRIBUTES = {
     "a": {"href", "title", "hreflang"},
     "img": {"src", "alt", "title", "width", "height"},
     "ol": {"start"},
+    "th": {"style"},  # markdown-it's column alignment: style="text-align:right"
+    "td": {"style"},
     "time": {"datetime"},
 }
 URL_SCHEMES = {"http", "https", "mailto", "tel"}
 
 
 @lru_cache(maxsize=4096)
-def render_markdown(text: str, *, assets: str = "", origin: str = "") -> str:
+def render_markdown(text: str, *, assets: str = "", origin: str = "", heading_offset: int = 0) -> str:
     """Safe HTML for a release body.
 
     assets: the URL prefix where this release's files are published, e.g. "/media/<slug>/" or
     "https://news.example.gov/media/<slug>/"; a bare "photo.jpg" becomes assets + "photo.jpg".
     origin: e.g. "https://news.example.gov"; when given, site-relative links ("/en/...") become absolute.
+    heading_offset: pages whose title is the h1 pass 1, so the body's headings start at h2.
     """
     tokens = [token for token in _PARSER.parse(text) if token.type != "html_block"]
     for token in tokens:
+        if heading_offset and token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(int(token.tag[1]) + heading_offset, 6)}"
         if token.children:
             token.children = [child for child in token.children if child.type != "html_inline"]
             for child in token.children:

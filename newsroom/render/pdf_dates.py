@@ -9,31 +9,20 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 
 from babel import Locale
-from babel.dates import format_date, format_datetime, format_time
+from babel.dates import format_datetime, format_time
 
+from newsroom.render import i18n
 from newsroom.render.i18n import babel_locale
-
-KREYOL_MONTHS = (
-    "janvye", "fevriye", "mas", "avril", "me", "jen",
-    "jiyè", "out", "septanm", "oktòb", "novanm", "desanm",
-)  # fmt: skip
-KREYOL_WEEKDAYS = ("lendi", "madi", "mèkredi", "jedi", "vandredi", "samdi", "dimanch")
 
 
 def long_date(moment: datetime, language: str, zone: tzinfo) -> str:
     """'December 9, 2024', '9 декабря 2024 г.', '9 desanm 2024'."""
-    local = moment.astimezone(zone)
-    if language == "ht":
-        return f"{local.day} {KREYOL_MONTHS[local.month - 1]} {local.year}"
-    return format_date(local, format="long", locale=babel_locale(language))
+    return i18n.long_date(moment.astimezone(zone), language)
 
 
 def full_date(moment: datetime, language: str, zone: tzinfo) -> str:
     """With the weekday: 'Monday, December 9, 2024', 'lendi 9 desanm 2024'."""
-    local = moment.astimezone(zone)
-    if language == "ht":
-        return f"{KREYOL_WEEKDAYS[local.weekday()]} {long_date(local, language, zone)}"
-    return format_date(local, format="full", locale=babel_locale(language))
+    return i18n.long_date(moment.astimezone(zone), language, weekday=True)
 
 
 def clock(moment: datetime, language: str, zone: tzinfo) -> str:

@@ -12,11 +12,10 @@ import jinja2
 from babel.dates import format_skeleton
 
 from newsroom.content.models import Release
-from newsroom.render import urls
+from newsroom.render import haitian, urls
 from newsroom.render.base import Artifact
 from newsroom.render.i18n import babel_locale, translations
 from newsroom.render.site_text import (
-    HT_MONTHS,
     date_text,
     host_domain,
     iso,
@@ -290,7 +289,7 @@ def render_archive_index(
 def _month_label(year: int, month: int, language: str) -> str:
     """'Декабрь 2024', 'diciembre de 2024' -> capitalized as a heading."""
     if language == "ht":
-        return f"{HT_MONTHS[month - 1].capitalize()} {year}"
+        return f"{haitian.MONTHS[month - 1].capitalize()} {year}"
     text = format_skeleton("yMMMM", date(year, month, 1), locale=babel_locale(language))
     return text[:1].upper() + text[1:]
 

@@ -7,53 +7,17 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-import nh3
 from babel import Locale
-from babel.dates import format_date, format_time
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
+from babel.dates import format_time
 
-from newsroom.content.body import is_local_asset
-from newsroom.render import urls
+from newsroom.render import i18n, urls
 from newsroom.render.i18n import babel_locale
-
-# html=True so raw HTML is parsed as HTML and then removed by nh3 rather than shown as text.
-_MARKDOWN = MarkdownIt("commonmark", {"html": True}).enable("table")
-_TAGS = {
-    "p", "a", "em", "strong", "code", "pre", "blockquote", "ul", "ol", "li", "h2", "h3", "h4", "h5", "h6",
-    "table", "thead", "tbody", "tr", "th", "td", "img", "br", "hr",
-}  # fmt: skip
-_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "th": {"style"}, "td": {"style"}}
-
-# Babel's Haitian Creole data is mostly French; these are the Creole names readers expect.
-HT_MONTHS = (
-    "janvye", "fevriye", "mas", "avril", "me", "jen", "jiyè", "out", "septanm", "oktòb", "novanm", "desanm",
-)  # fmt: skip
-_HT_LANGUAGES = {
-    "en": "angle", "es": "panyòl", "ru": "ris", "zh": "chinwa", "ar": "arab", "ht": "kreyòl ayisyen",
-    "fr": "franse",
-}  # fmt: skip
+from newsroom.render.markdown import render_markdown
 
 
 def body_html(markdown: str, slug: str) -> str:
     """Release body as safe HTML: headings start at h2, local files point at the release's media."""
-    tokens = _MARKDOWN.parse(markdown)
-    for token in tokens:
-        if token.type in ("heading_open", "heading_close"):
-            token.tag = f"h{min(int(token.tag[1]) + 1, 6)}"
-        for child in token.children or ():
-            _point_at_media(child, slug)
-    html = _MARKDOWN.renderer.render(tokens, _MARKDOWN.options, {})
-    return nh3.clean(html, tags=_TAGS, attributes=_ATTRIBUTES, link_rel=None)
-
-
-def _point_at_media(token: Token, slug: str) -> None:
-    attribute = {"image": "src", "link_open": "href"}.get(token.type)
-    if attribute is None:
-        return
-    value = str(token.attrs.get(attribute, ""))
-    if is_local_asset(value):
-        token.attrs[attribute] = urls.release_asset(slug, value)
+    return render_markdown(markdown, assets=urls.release_asset(slug, ""), heading_offset=1)
 
 
 def local_time(moment: datetime, zone: ZoneInfo) -> datetime:
@@ -62,10 +26,7 @@ def local_time(moment: datetime, zone: ZoneInfo) -> datetime:
 
 def date_text(moment: datetime, language: str, zone: ZoneInfo) -> str:
     """'25 ноября 2024 г.', 'November 25, 2024', '25 novanm 2024'."""
-    local = moment.astimezone(zone)
-    if language == "ht":
-        return f"{local.day} {HT_MONTHS[local.month - 1]} {local.year}"
-    return format_date(local, format="long", locale=babel_locale(language))
+    return i18n.long_date(moment.astimezone(zone), language)
 
 
 def datetime_text(moment: datetime, language: str, zone: ZoneInfo) -> str:
@@ -77,12 +38,7 @@ def datetime_text(moment: datetime, language: str, zone: ZoneInfo) -> str:
     return f"{combined} {local.tzname()}"
 
 
-def language_name(code: str, in_language: str) -> str:
-    """The name of language `code` as readers of `in_language` write it ('inglés', 'английский')."""
-    if in_language == "ht" and code in _HT_LANGUAGES:
-        return _HT_LANGUAGES[code]
-    names = Locale.parse(babel_locale(in_language)).languages
-    return str(names.get(code) or names.get(code.split("-")[0]) or code)
+language_name = i18n.language_name
 
 
 def iso(moment: datetime, zone: ZoneInfo) -> str:
