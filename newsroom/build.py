@@ -53,13 +53,21 @@ def check(settings: Settings, *, strict: bool = False) -> tuple[Newsroom, list[D
     return newsroom, promote_warnings(diagnostics) if strict else diagnostics
 
 
-def publish(settings: Settings, now: datetime, *, strict: bool = False) -> Run:
-    """Run every stage; an invalid release stops the run before anything is written."""
+def valid_newsroom(
+    settings: Settings, *, strict: bool = False, refusal: str = "nothing was published"
+) -> Newsroom:
+    """The loaded newsroom, or a ContentError listing every error (and what was therefore not done)."""
     newsroom, diagnostics = check(settings, strict=strict)
     problems = errors(diagnostics)
     if problems:
         listing = "\n".join(d.format() for d in problems)
-        raise ContentError(f"{listing}\n{len(problems)} error(s): nothing was published")
+        raise ContentError(f"{listing}\n{len(problems)} error(s): {refusal}")
+    return newsroom
+
+
+def publish(settings: Settings, now: datetime, *, strict: bool = False) -> Run:
+    """Run every stage; an invalid release stops the run before anything is written."""
+    newsroom = valid_newsroom(settings, strict=strict)
     published = gate(newsroom, now)
     run = Run(settings, now, newsroom, published)
     run.summaries.append(

@@ -36,7 +36,7 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from newsroom.config import Settings
-from newsroom.errors import ContentError, RenderError
+from newsroom.errors import RenderError
 from newsroom.gate import Published, gate
 from newsroom.render.base import Artifact, Unit, UnitProvider
 
@@ -332,12 +332,7 @@ def _swap_in(site_dir: Path, target: Path) -> None:
 
 def build_at(settings: Settings, now: datetime, *, strict: bool = False) -> BuildReport:
     """`newsroom build`: check every release, apply the embargo gate at `now`, build site/."""
-    from newsroom.build import check
-    from newsroom.diagnostics import errors
+    from newsroom.build import valid_newsroom
 
-    newsroom, diagnostics = check(settings, strict=strict)
-    problems = errors(diagnostics)
-    if problems:
-        listing = "\n".join(d.format() for d in problems)
-        raise ContentError(f"{listing}\n{len(problems)} error(s): the site was not built")
+    newsroom = valid_newsroom(settings, strict=strict, refusal="the site was not built")
     return build_site(settings, gate(newsroom, now))
