@@ -511,6 +511,7 @@ concatenation = true
             )
             t = threading.Thread(target=self._read_phone, args=(proc,), name="fakesmsc-reader", daemon=True)
             self._procs[name] = proc
+            self._phone_reader = t
             t.start()
             return
         out = open(self._dir / f"{name}.stderr.log", "wb")  # noqa: SIM115  (closed in stop())
@@ -629,6 +630,9 @@ concatenation = true
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait(timeout=5)
+            reader = getattr(self, "_phone_reader", None)
+            if name == "fakesmsc" and reader is not None:
+                reader.join(timeout=5)  # it ends at EOF; closing stdout under it would crash the thread
             for stream in (proc.stdin, proc.stdout):
                 try:
                     if stream:
