@@ -151,7 +151,9 @@ def test_unknown_text_gets_the_help_reply_at_most_once_a_day(db_settings: Settin
     with engine.begin() as conn:
         logged = store.consent_history(conn, address=STRANGER)
     assert [(row["action"], row["detail"]["replied"]) for row in logged] == [
-        ("unknown", True), ("unknown", False), ("unknown", True)
+        ("unknown", True),
+        ("unknown", False),
+        ("unknown", True),
     ]
     assert all("clinic" not in str(row["detail"]) for row in logged)  # what people write is not kept
     with engine.begin() as conn:
