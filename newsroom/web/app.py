@@ -7,6 +7,7 @@ Pages (templates/web/, in the visitor's language; newsroom.web.views):
     GET/POST /unsubscribe/<token>        one button; POST is also RFC 8058 one-click (no cookie, 200)
     POST     /resubscribe/<token>        the goodbye page's way back
 JSON API under /api/ (newsroom.web.api), described at /api/openapi.json.
+The SMS gateway's calls, GET /sms/inbound and GET /sms/dlr: newsroom.web.sms (docs/sms.md).
 
 Handlers are thin: forms.py validates, actions.py changes the database (one transaction each) and
 queues messages, pages.py renders. Database work runs in the thread pool so a slow query never stalls
