@@ -128,6 +128,16 @@ def test_yes_confirms_a_web_sign_up_with_its_topics(db_settings: Settings, engin
     assert history(engine, RU_PHONE)[-1] == ("confirm", "sms")
 
 
+def test_yes_again_keeps_the_topics_an_active_number_chose(db_settings: Settings, engine: Engine) -> None:
+    subscriber = add(engine, RU_PHONE, "ru", topics=("transportation",))
+    outcome = text_in(engine, db_settings, RU_PHONE, "YES")
+    assert (outcome.changed, outcome.reply) == (False, reply_text("start", "ru", db_settings))
+    with engine.begin() as conn:
+        kept = store.get_subscriber(conn, subscriber)
+    assert kept is not None and kept.subscriptions == (Subscription("sms", "immediate", ("transportation",)),)
+    assert history(engine, RU_PHONE) == [("subscribe", "web")]
+
+
 def test_help_changes_nothing(db_settings: Settings, engine: Engine) -> None:
     add(engine, RU_PHONE, "ru")
     outcome = text_in(engine, db_settings, RU_PHONE, "HELP")

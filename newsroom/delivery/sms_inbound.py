@@ -120,8 +120,11 @@ def _start(
         # it asked for, and only that (an email nobody confirmed stays unconfirmed).
         return subscriber.id, actions.confirm(conn, subscriber.id, source="sms", now=now, channel="sms")
     keep = subscriber.language if subscriber and not inbound.language else language
+    current = _active_text_subscription(subscriber)
+    # Already subscribed: YES again keeps the topics chosen (only "NEWS ES" changes something).
+    wanted = current or Subscription("sms", "immediate", ())
     result = actions.subscribe(
-        conn, email=None, phone=sender, language=keep, subscriptions=[Subscription("sms", "immediate", ())],
+        conn, email=None, phone=sender, language=keep, subscriptions=[wanted],
         source="sms", now=now, confirmed=True, detail=detail,
     )  # fmt: skip
     lifted = store.lift_suppression(conn, sender)
@@ -134,3 +137,9 @@ def _waits_for_yes(conn: Connection, subscriber: Subscriber) -> bool:
     if subscriber.status != "active" and has_text:
         return True
     return not has_text and actions.requested_subscription(conn, subscriber.id, "sms") is not None
+
+
+def _active_text_subscription(subscriber: Subscriber | None) -> Subscription | None:
+    if subscriber is None or subscriber.status != "active":
+        return None
+    return next((s for s in subscriber.subscriptions if s.channel == "sms"), None)
