@@ -262,6 +262,32 @@ def test_a_rejected_number_is_suppressed_like_a_bounce(rig: WebRig) -> None:
     assert [a for a, _ in actions_of(rig, RU_PHONE)].count("bounce") == 1
 
 
+def alerts_sent(rig: WebRig, slugs: list[str]) -> list[str]:
+    """The references of the alerts for `slugs`, sent one after another to RU_PHONE."""
+    add_phone(rig, RU_PHONE, "ru")
+    newsroom = load_newsroom(rig.settings)
+    references = []
+    for slug in slugs:
+        with rig.engine.begin() as conn:
+            plan_sms_alert(conn, rig.settings, newsroom.by_slug(slug), NOW)
+        assert rig.deliver().sent == 1
+        references.append(json.loads(rig.outbox_texts()[-1])["reference"])
+    return references
+
+
+@pytest.mark.parametrize(("states", "suppressed"), [((2, 2, 2), True), ((2, 1, 2), False)])
+def test_three_undelivered_in_a_row_suppress_the_number(
+    rig: WebRig, states: tuple[int, ...], suppressed: bool
+) -> None:
+    slugs = ["health-flu-clinics", "labor-statement-winter-jobs", "new-york-experience"]
+    for reference, state in zip(alerts_sent(rig, slugs), states, strict=True):
+        rig.clock.advance(minutes=1)
+        assert report(rig, reference, state, answer="NACK/expired") == 200
+    with rig.engine.begin() as conn:
+        assert store.suppression_of(conn, RU_PHONE) == ("bounce" if suppressed else None)
+    assert [a for a, _ in actions_of(rig, RU_PHONE)].count("bounce") == (1 if suppressed else 0)
+
+
 def test_an_undelivered_report_is_recorded_but_keeps_the_number(rig: WebRig) -> None:
     delivery_id, reference = sent_alert(rig)
     assert report(rig, reference, 2, answer="NACK/expired") == 200

@@ -10,7 +10,9 @@ signature (`kannel.parse_delivery_report`) and calls `record_report` in a transa
   a hard bounce: the delivery becomes failed, the number is suppressed ("bounce") and the consent log
   gets "bounce" (source sms);
 - "undelivered" is recorded only: a phone switched off for the message's validity period ends that
-  way too, and suppressing it would drop a resident who simply had no signal.
+  way too, and suppressing it would drop a resident who simply had no signal. But
+  UNDELIVERED_IN_A_ROW (3) final reports for one number that are all "undelivered" (no "delivered"
+  between them) mean the number is dead or given to someone else: suppressed as above.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from newsroom.subscribers import store
 
 FINAL_STATES = ("delivered", "undelivered", "rejected")
 PERMANENT_STATES = ("rejected",)
+UNDELIVERED_IN_A_ROW = 3
 _DELIVERY_ID = re.compile(r"(\d+)-")
 
 
@@ -59,13 +62,29 @@ def record_report(conn: Connection, report: DeliveryReport, now: datetime) -> Re
     if row["dlr_status"] in FINAL_STATES and report.state not in FINAL_STATES:
         return Recorded(delivery_id, str(row["dlr_status"]), False)  # a late, weaker report
     values: dict[str, object] = {"dlr_status": report.state, "dlr_answer": report.answer[:255], "dlr_at": now}
-    permanent = report.state in PERMANENT_STATES and row["dlr_status"] not in PERMANENT_STATES
+    first_time = row["dlr_status"] != report.state  # Kannel may call the same report twice
+    permanent = first_time and report.state in PERMANENT_STATES
     if permanent:
         values.update(status="failed", last_error=f"SMSC {report.state}: {report.answer}"[:300])
     conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(**values))
+    if first_time and report.state == "undelivered":
+        permanent = _undelivered_in_a_row(conn, str(row["address"]))
     if permanent:
         _suppress(conn, row["subscriber_id"], str(row["address"]), report, delivery_id, now)
     return Recorded(delivery_id, report.state, permanent)
+
+
+def _undelivered_in_a_row(conn: Connection, address: str) -> bool:
+    """The number's last UNDELIVERED_IN_A_ROW final reports all say "undelivered"."""
+    deliveries = store.deliveries
+    latest = conn.execute(
+        select(deliveries.c.dlr_status)
+        .where(deliveries.c.address == address, deliveries.c.dlr_status.in_(FINAL_STATES))
+        .order_by(deliveries.c.dlr_at.desc(), deliveries.c.id.desc())
+        .limit(UNDELIVERED_IN_A_ROW)
+    ).scalars()
+    states = list(latest)
+    return len(states) == UNDELIVERED_IN_A_ROW and all(state == "undelivered" for state in states)
 
 
 def _suppress(
@@ -76,7 +95,9 @@ def _suppress(
     delivery_id: int,
     now: datetime,
 ) -> None:
-    """Like a hard bounce: the number is suppressed and the consent log says why."""
+    """Like a hard bounce: the number is suppressed and the consent log says why (once)."""
+    if store.suppression_of(conn, address) not in (None, *store.LIFTABLE_REASONS):
+        return  # already bounced, complained or blocked: nothing new to record
     store.suppress(conn, address, "bounce", now, detail=f"SMSC {report.state}: {report.answer}"[:300])
     store.log_consent(
         conn, subscriber_id=subscriber_id, address=address, channel="sms", action="bounce", source="sms",
