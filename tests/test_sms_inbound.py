@@ -34,9 +34,11 @@ def add(
         ).subscriber_id  # fmt: skip
 
 
-def text_in(engine: Engine, settings: Settings, sender: str, text: str, **options: object) -> InboundOutcome:
+def text_in(
+    engine: Engine, settings: Settings, sender: str, text: str, now: datetime = NOW
+) -> InboundOutcome:
     with engine.begin() as conn:
-        return handle_inbound(conn, settings, sender=sender, text=text, now=NOW, **options)  # type: ignore[arg-type]
+        return handle_inbound(conn, settings, sender=sender, text=text, now=now)
 
 
 def sms_alert_count(engine: Engine, settings: Settings, slug: str = "health-flu-clinics") -> int:
@@ -126,18 +128,43 @@ def test_yes_confirms_a_web_sign_up_with_its_topics(db_settings: Settings, engin
     assert history(engine, RU_PHONE)[-1] == ("confirm", "sms")
 
 
+def test_yes_again_keeps_the_topics_an_active_number_chose(db_settings: Settings, engine: Engine) -> None:
+    subscriber = add(engine, RU_PHONE, "ru", topics=("transportation",))
+    outcome = text_in(engine, db_settings, RU_PHONE, "YES")
+    assert (outcome.changed, outcome.reply) == (False, reply_text("start", "ru", db_settings))
+    with engine.begin() as conn:
+        kept = store.get_subscriber(conn, subscriber)
+    assert kept is not None and kept.subscriptions == (Subscription("sms", "immediate", ("transportation",)),)
+    assert history(engine, RU_PHONE) == [("subscribe", "web")]
+
+
 def test_help_changes_nothing(db_settings: Settings, engine: Engine) -> None:
     add(engine, RU_PHONE, "ru")
     outcome = text_in(engine, db_settings, RU_PHONE, "HELP")
     assert (outcome.changed, outcome.reply) == (False, reply_text("help", "ru", db_settings))
-    assert history(engine, RU_PHONE) == [("subscribe", "web")]
+    assert history(engine, RU_PHONE) == [("subscribe", "web"), ("help", "sms")]  # answered, on record
+    with engine.begin() as conn:
+        assert store.find_subscriber(conn, RU_PHONE).subscriptions == (  # type: ignore[union-attr]
+            Subscription("sms", "immediate", ()),
+        )
 
 
 def test_unknown_text_gets_the_help_reply_at_most_once_a_day(db_settings: Settings, engine: Engine) -> None:
     first = text_in(engine, db_settings, STRANGER, "what time is the clinic?")
     assert first.reply == reply_text("help", "en", db_settings)
-    recent = text_in(engine, db_settings, STRANGER, "hello?", last_unknown_reply=NOW - timedelta(hours=3))
+    recent = text_in(engine, db_settings, STRANGER, "hello?", now=NOW + timedelta(hours=3))
     assert recent.reply == ""
-    later = text_in(engine, db_settings, STRANGER, "hello?", last_unknown_reply=NOW - timedelta(hours=25))
+    other = text_in(engine, db_settings, RU_PHONE, "hello?", now=NOW + timedelta(hours=3))
+    assert other.reply == first.reply  # the limit is per number
+    later = text_in(engine, db_settings, STRANGER, "hello?", now=NOW + timedelta(hours=25))
     assert later.reply == first.reply
-    assert history(engine, STRANGER) == []
+    with engine.begin() as conn:
+        logged = store.consent_history(conn, address=STRANGER)
+    assert [(row["action"], row["detail"]["replied"]) for row in logged] == [
+        ("unknown", True),
+        ("unknown", False),
+        ("unknown", True),
+    ]
+    assert all("clinic" not in str(row["detail"]) for row in logged)  # what people write is not kept
+    with engine.begin() as conn:
+        assert store.find_subscriber(conn, STRANGER) is None and store.suppression_of(conn, STRANGER) is None

@@ -117,7 +117,7 @@ def test_a_mobile_number_gets_a_yes_request_and_stays_pending(rig: WebRig) -> No
     assert subscriber.subscriptions[0].channel == "sms"
     rig.deliver()
     (text,) = rig.outbox_texts()
-    assert "+12125550188" in text and "YES" in text  # carriers act on the English keywords
+    assert "+12125550188" in text and "ответьте YES" in text  # the carriers' keyword, in Russian words
 
 
 # --- RFC 8058 one-click, and GET never unsubscribes -----

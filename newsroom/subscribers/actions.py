@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from newsroom.subscribers import store
@@ -86,6 +87,8 @@ def subscribe(
         return Subscribed(existing.id, created=False, changed=False)
     if columns:
         store.set_subscriber_fields(conn, existing.id, **columns)
+    if columns.get("status") == "active":
+        _set_aside_unconfirmed(conn, existing, keep={s.channel for s in subscriptions})
     for subscription in new_subscriptions:
         store.set_subscription(conn, existing.id, subscription)
     _log_each(conn, existing.id, email, phone, subscriptions, action, source, now, log)
@@ -140,8 +143,58 @@ def _log_each(
             )
 
 
-def confirm(conn: Connection, subscriber_id: int, *, source: str, now: datetime) -> bool:
-    """Double opt-in completed: the subscriber becomes active; an earlier unsubscribe is lifted."""
+# The notification kinds that ask an address to confirm (queued by the web app, newsroom.web.actions):
+# their payload holds what was asked for ({"frequency": ..., "topics": [...]}).
+REQUEST_KINDS: dict[str, str] = {"email": "confirmation", "sms": "sms_confirm"}
+
+
+def _set_aside_unconfirmed(conn: Connection, subscriber: Subscriber, keep: set[str]) -> None:
+    """A pending subscriber becomes active through some channels only: drop the others' subscriptions.
+
+    Status is per subscriber, so an email sign-up nobody confirmed by email would otherwise start
+    receiving mail because its owner answered YES by text. The choice is not lost: it is in the
+    confirmation request, and `confirm(..., channel="email")` (the email's link) restores it.
+    """
+    if subscriber.status == "active":
+        return
+    for subscription in subscriber.subscriptions:
+        if subscription.channel not in keep:
+            store.remove_subscription(conn, subscriber.id, subscription.channel)
+
+
+def requested_subscription(conn: Connection, subscriber_id: int, channel: str) -> Subscription | None:
+    """What the latest confirmation request to this subscriber on `channel` asked for, if any."""
+    kind = REQUEST_KINDS[channel]
+    payload = conn.execute(
+        select(store.notifications.c.payload)
+        .where(store.notifications.c.key.like(f"{kind}:{subscriber_id}:%"))
+        .order_by(store.notifications.c.id.desc())
+        .limit(1)
+    ).scalar()
+    if not isinstance(payload, dict):
+        return None
+    frequency = payload.get("frequency")
+    topics = tuple(str(topic) for topic in payload.get("topics") or ())
+    return Subscription(
+        "sms" if channel == "sms" else "email",
+        frequency if frequency in store.FREQUENCIES else "immediate",
+        topics,
+    )
+
+
+def confirm(
+    conn: Connection, subscriber_id: int, *, source: str, now: datetime, channel: str | None = None
+) -> bool:
+    """Double opt-in completed: the subscriber becomes active; an earlier unsubscribe is lifted.
+
+    channel: the confirmation came through this channel only (the email's link, a YES by text), so
+    only it is confirmed: a pending subscriber's other subscriptions are set aside until their own
+    confirmation, and an active subscriber without a subscription on `channel` gets the one its
+    confirmation request asked for (a number added on the preferences page, an email sign-up set
+    aside earlier). None: every channel (the subscriber as a whole).
+    """
+    if channel is not None:
+        return _confirm_channel(conn, subscriber_id, channel, source, now)
     subscriber = store.get_subscriber(conn, subscriber_id)
     if subscriber is None or subscriber.status == "active":
         return False
@@ -250,3 +303,25 @@ def complaint(conn: Connection, address: str, *, source: str, now: datetime) -> 
     store.log_consent(
         conn, subscriber_id=None, address=address, channel=channel, action="complaint", source=source, now=now
     )
+
+
+def _confirm_channel(conn: Connection, subscriber_id: int, channel: str, source: str, now: datetime) -> bool:
+    subscriber = store.get_subscriber(conn, subscriber_id)
+    address = subscriber.address(channel) if subscriber else None
+    if subscriber is None or address is None:
+        return False
+    current = next((s for s in subscriber.subscriptions if s.channel == channel), None)
+    wanted = current or requested_subscription(conn, subscriber_id, channel)
+    if wanted is None or (subscriber.status == "active" and current is not None):
+        return False  # nothing was asked for on this channel, or it is confirmed already
+    if subscriber.status != "active":
+        store.set_subscriber_fields(conn, subscriber_id, status="active", confirmed_at=now)
+        _set_aside_unconfirmed(conn, subscriber, keep={channel})
+    if current is None:
+        store.set_subscription(conn, subscriber_id, wanted)
+    store.lift_suppression(conn, address)
+    store.log_consent(
+        conn, subscriber_id=subscriber_id, address=address, channel=channel, action="confirm", source=source,
+        now=now, detail={"subscriptions": describe([wanted])},
+    )  # fmt: skip
+    return True

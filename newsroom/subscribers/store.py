@@ -156,6 +156,14 @@ suppressions = Table(
     Column("detail", Text, nullable=False, default=""),
 )
 
+# When a number last got the help text in answer to a text we did not understand (once a day at most).
+sms_help_replies = Table(
+    "sms_help_replies",
+    metadata,
+    Column("address", String(20), primary_key=True),
+    Column("replied_at", UtcDateTime(), nullable=False),
+)
+
 notifications = Table(
     "notifications",
     metadata,
@@ -185,6 +193,10 @@ deliveries = Table(
     Column("claimed_at", UtcDateTime(), nullable=True),
     Column("sent_at", UtcDateTime(), nullable=True),
     Column("provider_id", String(255), nullable=True),
+    # The SMS gateway's delivery report (newsroom.delivery.sms_reports): delivered, undelivered, ...
+    Column("dlr_status", String(16), nullable=True),
+    Column("dlr_answer", String(255), nullable=True),
+    Column("dlr_at", UtcDateTime(), nullable=True),
     UniqueConstraint("notification_id", "subscriber_id", "channel"),
     CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed', 'suppressed')", name="status"),
     # Only the rows a worker looks for: sent, failed and suppressed rows (nearly all, in time) stay out,

@@ -103,7 +103,7 @@ def confirm(engine: Engine, subscriber_id: int, now: datetime) -> Subscriber:
     """Double opt-in by the email's link: a pending subscriber becomes active; active stays active."""
     with engine.begin() as conn:
         _subscriber(conn, subscriber_id)
-        shared.confirm(conn, subscriber_id, source="email", now=now)
+        shared.confirm(conn, subscriber_id, source="email", now=now, channel="email")
         return _subscriber(conn, subscriber_id)
 
 

@@ -7,6 +7,7 @@ Pages (templates/web/, in the visitor's language; newsroom.web.views):
     GET/POST /unsubscribe/<token>        one button; POST is also RFC 8058 one-click (no cookie, 200)
     POST     /resubscribe/<token>        the goodbye page's way back
 JSON API under /api/ (newsroom.web.api), described at /api/openapi.json.
+The SMS gateway's calls, GET /sms/inbound and GET /sms/dlr: newsroom.web.sms (docs/sms.md).
 
 Handlers are thin: forms.py validates, actions.py changes the database (one transaction each) and
 queues messages, pages.py renders. Database work runs in the thread pool so a slow query never stalls
@@ -90,7 +91,7 @@ def create_app(
     site_dir: also serve the built static site from there (one origin for a local preview: the
     site's "Subscribe" links and the app's "News" links then both work).
     """
-    from newsroom.web import api, messages, views  # noqa: F401 - messages registers its builders
+    from newsroom.web import api, messages, sms, views  # noqa: F401 - messages registers its builders
 
     check_secret_for(environ)
     web = Web(settings, engine or open_database(settings), clock, limits or Limits())
@@ -106,6 +107,7 @@ def create_app(
     app.mount("/static/web", StaticFiles(directory=STATIC), name="web-static")
     views.add_pages(app, web)
     app.include_router(api.router_for(web), prefix="/api")
+    app.include_router(sms.router_for(web))  # Kannel's calls: /sms/inbound, /sms/dlr
     if site_dir is not None:
         # Last, so the app's routes win; read through the `site` symlink on every request.
         app.mount("/", StaticFiles(directory=site_dir, html=True, check_dir=False), name="site")

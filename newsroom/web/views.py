@@ -169,7 +169,9 @@ def add_pages(app: FastAPI, web: Web) -> None:
     async def confirm_page(request: Request, token: str) -> Response:
         subscriber = await load(token, "confirm")
         lang = language(request, personal=subscriber.language)
-        if subscriber.status == "active":
+        # active with an email subscription: nothing left to confirm (a YES by text activates only SMS,
+        # and leaves this link to bring back the email subscription)
+        if subscriber.status == "active" and any(sub.channel == "email" for sub in subscriber.subscriptions):
             values = {"address": subscriber.email, "preferences_url": link("preferences", subscriber, lang),
                       "already": True}  # fmt: skip
             return respond(request, Page("confirmed.html", lang, request.url.path, values))
