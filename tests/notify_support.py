@@ -66,7 +66,8 @@ def write_release(
 def add_translation(folder: Path, language: str) -> None:
     revision = revision_of((folder / "en.md").read_bytes())
     (folder / f"{language}.md").write_text(
-        f'---\nrevision: "{revision}"\ntitle: {TITLES[language]}\n---\n{TITLES[language]}.\n', encoding="utf-8"
+        f'---\nrevision: "{revision}"\ntitle: {TITLES[language]}\n---\n{TITLES[language]}.\n',
+        encoding="utf-8",
     )
 
 
