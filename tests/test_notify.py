@@ -161,9 +161,8 @@ def test_a_correction_realerts_only_when_it_says_so(db_settings: Settings, engin
     assert loud.emails == len(db_settings.language_codes) and len(loud.corrections) == 1
     assert notify(db_settings, NOW + timedelta(minutes=1), engine=engine).emails == 0
     deliver(db_settings, NOW, engine=engine)
-    first, second = (
-        " ".join(bodies(m)[0].split()) for m in outbox_emails(db_settings)["en.reader@example.org"]
-    )
+    received = outbox_emails(db_settings)["en.reader@example.org"]
+    first, second = (" ".join(bodies(m)[0].split()) for m in received)
     assert "Saturdays, not Sundays" in second and "Saturdays, not Sundays" not in first
     ids = {m["Message-ID"] for m in received}
     assert len(ids) == 2
