@@ -43,6 +43,7 @@ from newsroom.subscribers.store import deliveries, notifications
 
 DigestFrequency = Literal["daily", "weekly"]
 ALERT = "alert"
+WITHDRAWN_LOOKBACK = timedelta(days=3)
 PLANNED = "alert-planned"  # marker notifications: which (alert, language) was planned; no deliveries
 
 
@@ -85,7 +86,11 @@ def plan_alerts(conn: Connection, settings: Settings, published: Published, now:
         for fix in release.meta.corrections:
             if fix.realert and oldest <= fix.date.astimezone(UTC) <= now:
                 _alert_correction(conn, settings, release, fix, now, report)
-    report.cancelled = cancel_withdrawn(conn, (r.slug for r in published.withdrawn))
+    # Only recent withdrawals can still have unsent alerts (retries and quiet hours last hours, not days)
+    recent = oldest - WITHDRAWN_LOOKBACK
+    report.cancelled = cancel_withdrawn(
+        conn, (r.slug for r in published.withdrawn if r.updated_time >= recent)
+    )
     return report
 
 
