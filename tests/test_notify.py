@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from newsroom import build
 from newsroom.cli import app
 from newsroom.config import Settings
+from newsroom.delivery import queue
 from newsroom.delivery.notify import notify
 from newsroom.delivery.worker import deliver
 from newsroom.subscribers import store
@@ -298,3 +299,21 @@ def test_cli_notify_queues_once(
     assert "1 release(s) and 0 correction(s) alerted: 6 email(s)" in first.output
     again = runner.invoke(app, arguments)
     assert again.exit_code == 0 and "nothing new to alert" in again.output
+
+
+def test_goodbye_and_preferences_messages_are_built_for_their_kinds(
+    db_settings: Settings, engine: Engine
+) -> None:
+    person = subscribe(engine, "ru.reader@example.org", "ru")
+    with engine.begin() as conn:
+        goodbye = store.ensure_notification(conn, kind="goodbye", key="goodbye:1", payload={}, now=NOW)
+        changed = store.ensure_notification(
+            conn, kind="preferences", key="preferences:1",
+            payload={"frequency": "daily", "topics": ["health"]}, now=NOW,
+        )  # fmt: skip
+        queue.plan(conn, changed, [person], "email", NOW)
+        queue.plan(conn, goodbye, [person], "email", NOW)
+    assert deliver(db_settings, NOW, engine=engine).sent == 2
+    preferences, bye = outbox_emails(db_settings)["ru.reader@example.org"]
+    assert "обновлена" in preferences["Subject"] and "Здравоохранение" in bodies(preferences)[0]
+    assert bye["Content-Language"] == "ru" and bye["List-Unsubscribe"] is None  # not bulk mail
