@@ -41,6 +41,7 @@ from newsroom.render.email_dkim import DkimSigner, dkim_signer
 _CACHE = "email-builders:cache"
 _DKIM = "email-builders:dkim"
 _LAST = "email-builders:last"
+_SENDER = "email-builders:sender"
 
 
 def published_view(context: BuildContext) -> Published:
@@ -73,7 +74,9 @@ def _send(context: BuildContext, prepared: PreparedMessage, recipient: Recipient
     data = personalise(
         prepared, recipient.subscriber_id, recipient.address, now=context.now, dkim=_dkim(context)
     )
-    sender = envelope_sender(context.settings)
+    sender = context.memo.get(_SENDER)
+    if sender is None:  # parsed once per run, not once per message
+        sender = context.memo[_SENDER] = envelope_sender(context.settings)
     return OutgoingEmail(envelope_from=sender, envelope_to=recipient.address, data=data)
 
 
@@ -129,9 +132,15 @@ def build_digest_email(context: BuildContext, notification: Notification, recipi
     def content() -> Content:
         period = (datetime.fromisoformat(payload["start"]), datetime.fromisoformat(payload["end"]))
         releases = _digest_releases(published_view(context), payload.get("slugs", ()), period)
-        wanted = recipient.topics or tuple(settings.topics)
-        mine = tuple(r for r in releases if set(r.meta.topics) & set(wanted))
-        return Content(Interest(cast(Frequency, frequency), wanted), releases=mine, period=period)
+        if not recipient.topics:  # everything: one message per language
+            interest = Interest(cast(Frequency, frequency), tuple(settings.topics))
+            return Content(interest, releases=releases, period=period)
+        mine = tuple(r for r in releases if set(r.meta.topics) & set(recipient.topics))
+        # The footer names the reader's topics this digest covers (not every topic they follow): people
+        # with the same news share one rendering, so a few hundred renderings serve 100,000 readers.
+        covered = tuple(t for t in recipient.topics if any(t in r.meta.topics for r in mine))
+        interest = Interest(cast(Frequency, frequency), covered or recipient.topics)
+        return Content(interest, releases=mine, period=period)
 
     kind: Kind = "daily" if frequency == "daily" else "weekly"
     return _send(context, _prepared(context, key, kind, language, content), recipient)
