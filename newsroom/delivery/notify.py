@@ -279,9 +279,12 @@ def plan_digest(
         conn, kind=period.frequency, key=period.key, payload=payload, now=now
     )
     topics = sorted({topic for release in inside for topic in release.meta.topics})
-    report.planned = queue.plan_audience(
-        conn, notification, "email", now, topics=topics, frequency=period.frequency
-    )
+    # Language by language: deliveries are claimed roughly in the order they were planned, so a batch
+    # holds one language and the builders' bounded cache of prepared messages keeps hitting.
+    for language in settings.language_codes:
+        report.planned += queue.plan_audience(
+            conn, notification, "email", now, topics=topics, frequency=period.frequency, languages=[language]
+        )
     return report
 
 
