@@ -317,3 +317,16 @@ def test_goodbye_and_preferences_messages_are_built_for_their_kinds(
     preferences, bye = outbox_emails(db_settings)["ru.reader@example.org"]
     assert "обновлена" in preferences["Subject"] and "Здравоохранение" in bodies(preferences)[0]
     assert bye["Content-Language"] == "ru" and bye["List-Unsubscribe"] is None  # not bulk mail
+
+
+def test_a_realert_correction_added_after_the_alert_is_sent_even_if_backdated(
+    db_settings: Settings, engine: Engine
+) -> None:
+    when = NOW - timedelta(hours=2)
+    write_release(db_settings.root, SLUG, when)
+    everyone(engine, db_settings)
+    notify(db_settings, when + timedelta(minutes=30), engine=engine)
+    backdated = when + timedelta(minutes=10)  # dated before the alert, written into the file after it
+    write_release(db_settings.root, SLUG, when, corrections=correction(backdated, realert=True))
+    report = notify(db_settings, NOW, engine=engine)
+    assert len(report.corrections) == 1 and report.emails == len(db_settings.language_codes)

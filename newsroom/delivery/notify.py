@@ -99,9 +99,9 @@ def _alert_release(
 ) -> None:
     key = alert_key(release)
     is_new = _notification_at(conn, key) is None
-    notification = store.ensure_notification(
-        conn, kind=ALERT, key=key, payload={"slug": release.slug}, now=now
-    )
+    # The corrections the alert already carries: they never re-alert (see _alert_correction)
+    payload = {"slug": release.slug, "corrections": [_stamp(fix) for fix in release.meta.corrections]}
+    notification = store.ensure_notification(conn, kind=ALERT, key=key, payload=payload, now=now)
     if is_new:
         report.releases.append(release.slug)
         # SMS alerts hang on the same notification; planned once, with quiet hours (sms_alerts.py)
@@ -117,13 +117,20 @@ def _alert_correction(
     now: datetime,
     report: AlertReport,
 ) -> None:
-    stamp = fix.date.astimezone(UTC).strftime("%Y%m%dT%H%MZ")
+    stamp = _stamp(fix)
     key = f"{alert_key(release)}:correction:{stamp}"
     existing = _notification_at(conn, key)
     if existing is None:
-        # An alert first sent at or after the correction already told everyone the corrected text.
+        # Not for a release never alerted, nor when its alert already carried the corrected text (the
+        # alert's payload lists its corrections; else, from its time: an alert made after the correction)
         first = _notification_at(conn, alert_key(release))
-        skipped = first is None or first[1] >= fix.date.astimezone(UTC)
+        carried = first[2].get("corrections") if first is not None else None
+        if first is None:
+            skipped = True
+        elif isinstance(carried, list):
+            skipped = stamp in carried
+        else:
+            skipped = first[1] >= fix.date.astimezone(UTC)
         payload = {"slug": release.slug, "correction": stamp, "skipped": skipped}
         store.ensure_notification(conn, kind=ALERT, key=key, payload=payload, now=now)
         existing = _notification_at(conn, key)
@@ -133,6 +140,10 @@ def _alert_correction(
     notification_id, _created, payload = existing
     if not payload.get("skipped"):
         report.emails += _plan_languages(conn, settings, release, notification_id, key, now, report)
+
+
+def _stamp(fix: Correction) -> str:
+    return fix.date.astimezone(UTC).strftime("%Y%m%dT%H%MZ")
 
 
 def _plan_languages(
