@@ -261,17 +261,22 @@ class DigestReport:
         return f"{self.key}: {self.releases} release(s), {self.planned} digest(s) queued"
 
 
-def plan_digest(
-    conn: Connection, settings: Settings, published: Published, period: Period, now: datetime
-) -> DigestReport:
-    """Queue one digest per subscriber of this frequency whose topics something in the period matched."""
-    report = DigestReport(period.key)
+def check_over(period: Period, now: datetime) -> None:
+    """A digest goes out once, so only for a period that is over."""
     if period.end > now:
         raise NewsroomError(
             f"digest {period.label}: the period ends {period.end.isoformat()}, "
             f"after now ({now.isoformat()}); "
             "fix: pick a period that is over (a digest is sent once, so it must be complete)"
         )
+
+
+def plan_digest(
+    conn: Connection, settings: Settings, published: Published, period: Period, now: datetime
+) -> DigestReport:
+    """Queue one digest per subscriber of this frequency whose topics something in the period matched."""
+    report = DigestReport(period.key)
+    check_over(period, now)
     inside = [r for r in published.releases if period.start <= r.release_time < period.end]
     report.releases = len(inside)
     if not inside:
@@ -327,6 +332,7 @@ def digest(
 ) -> DigestReport:
     """Plan the digest of one period (by default the last whole one before `now`)."""
     period = digest_period(frequency, now, settings, day)
+    check_over(period, now)  # before touching the database
     view = gate(load_newsroom(settings), now)
     own = engine is None
     engine = engine or open_database(settings)
