@@ -23,6 +23,7 @@ from newsroom.delivery import queue
 from newsroom.delivery.notify import notify
 from newsroom.delivery.worker import deliver
 from newsroom.subscribers import store
+from newsroom.subscribers.db import open_database
 from newsroom.web.app import create_app
 from tests.conftest import EMBARGOED_WORDS
 from tests.notify_support import (
@@ -330,3 +331,19 @@ def test_a_realert_correction_added_after_the_alert_is_sent_even_if_backdated(
     write_release(db_settings.root, SLUG, when, corrections=correction(backdated, realert=True))
     report = notify(db_settings, NOW, engine=engine)
     assert len(report.corrections) == 1 and report.emails == len(db_settings.language_codes)
+
+
+def test_publish_alerts_once_and_the_alert_links_to_a_page_the_site_has(sample_settings: Settings) -> None:
+    settings = sample_settings
+    write_release(settings.root, SLUG, NOW - timedelta(minutes=10))
+    engine = open_database(settings)
+    subscribe(engine, "ru.reader@example.org", "ru")
+    engine.dispose()
+    first = build.publish(settings, NOW)
+    assert [line.split(":")[0] for line in first.summaries] == ["gate", "site", "notify", "deliver"]
+    assert "1 release(s)" in first.summaries[2] and first.summaries[3].startswith("deliver: 1 sent")
+    again = build.publish(settings, NOW + timedelta(minutes=5))
+    assert again.summaries[2:] == ["notify: nothing new to alert", "deliver: nothing due to send"]
+    [message] = outbox_emails(settings)["ru.reader@example.org"]
+    page = re.search(r"https://news\.example\.gov(/ru/releases/[a-z-]+/)", bodies(message)[0])
+    assert page is not None and (settings.site_dir / page.group(1).strip("/") / "index.html").is_file()
