@@ -347,3 +347,19 @@ def test_publish_alerts_once_and_the_alert_links_to_a_page_the_site_has(sample_s
     [message] = outbox_emails(settings)["ru.reader@example.org"]
     page = re.search(r"https://news\.example\.gov(/ru/releases/[a-z-]+/)", bodies(message)[0])
     assert page is not None and (settings.site_dir / page.group(1).strip("/") / "index.html").is_file()
+
+
+def test_alerts_go_to_immediate_subscribers_of_its_topics_or_of_everything(
+    db_settings: Settings, engine: Engine
+) -> None:
+    write_release(db_settings.root, SLUG, NOW - timedelta(minutes=10), topics=("health", "jobs"))
+    subscribe(engine, "everything@example.org", "es", topics=())
+    subscribe(engine, "jobs@example.org", "en", topics=("jobs", "technology"))
+    subscribe(engine, "tech@example.org", "en", topics=("technology",))
+    subscribe(engine, "daily@example.org", "en", topics=("health",), frequency="daily")
+    assert notify(db_settings, NOW, engine=engine).emails == 2
+    deliver(db_settings, NOW, engine=engine)
+    received = outbox_emails(db_settings)
+    assert sorted(received) == ["everything@example.org", "jobs@example.org"]
+    why = " ".join(bodies(received["jobs@example.org"][0])[0].split())
+    assert "alerts about: Jobs and workers." in why  # the topic of theirs it matched
