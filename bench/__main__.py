@@ -1,6 +1,6 @@
 """`make bench` (python -m bench [--quick]): each area's benchmark in its own process, one table each.
 
-A benchmark that exits non-zero (a target missed or a count wrong) makes the whole run exit 1.
+A benchmark that exits non-zero (e.g. its counts do not add up) makes the whole run exit 1.
 """
 
 from __future__ import annotations
