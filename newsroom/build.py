@@ -14,6 +14,7 @@ from datetime import datetime
 from newsroom.config import Settings
 from newsroom.content.loader import load_newsroom
 from newsroom.content.models import Newsroom
+from newsroom.delivery.notify import notify_stage
 from newsroom.delivery.worker import deliver_stage
 from newsroom.diagnostics import Diagnostic, errors, promote_warnings
 from newsroom.errors import ContentError
@@ -42,8 +43,8 @@ def _site(run: Run) -> str:
 
 # Stages after the gate, in order; each returns a one-line summary of the work it did.
 # The site (pages, feeds, sitemaps, PDFs) before anything is sent: alerts link to pages that must exist.
-# Deliver last: it sends what earlier stages queued.
-STAGES: list[tuple[str, Stage]] = [("site", _site), ("deliver", deliver_stage)]
+# Notify after the site (alerts link to its pages), deliver last: it sends what earlier stages queued.
+STAGES: list[tuple[str, Stage]] = [("site", _site), ("notify", notify_stage), ("deliver", deliver_stage)]
 
 
 def check(settings: Settings, *, strict: bool = False) -> tuple[Newsroom, list[Diagnostic]]:

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from newsroom import build, cli_sms, cli_subscribers
+from newsroom import build, cli_notify, cli_sms, cli_subscribers
 from newsroom.config import Settings, find_root, load_settings, read_settings
 from newsroom.content.times import parse_zoned, resolve_now
 from newsroom.diagnostics import Diagnostic, errors, to_json, warnings
@@ -288,6 +288,8 @@ def web(
 cli_subscribers.register(app, NewsroomTyper)
 # SMS (newsroom/cli_sms.py): `newsroom sms preview SLUG`, `newsroom sms reply TEXT`.
 cli_sms.register(app, NewsroomTyper)
+# Alerts and digests (newsroom/cli_notify.py): `newsroom notify`, `newsroom digest daily|weekly`.
+cli_notify.register(app)
 
 
 def main() -> None:

@@ -102,6 +102,9 @@ class EmailSection(Strict):
     # or wait up to `translation_wait_hours` for a translation ("wait")
     translation_policy: Literal["fallback", "wait"] = "fallback"
     translation_wait_hours: float = 2.0
+    # `newsroom notify` alerts releases that became public at most this long ago: the first run
+    # against an existing archive does not mail out the whole archive (digests still cover them)
+    alert_max_age_hours: float = Field(default=24.0, gt=0)
     # the mailto in List-Unsubscribe; default unsubscribe@<the sender's domain>
     unsubscribe_address: str = ""
     # DKIM signing when NEWSROOM_DKIM_KEY_FILE (a PEM private key) is set; domain defaults to the sender's
