@@ -8,6 +8,7 @@ import ssl
 import subprocess
 import sys
 import time
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
@@ -224,3 +225,35 @@ def test_a_wrong_password_stops_the_run_with_the_fix_and_keeps_the_queue(
     with engine.begin() as conn:
         [row] = queue.delivery_rows(conn, notification)
     assert (row["status"], row["attempts"]) == ("pending", 0)
+
+
+def test_a_killed_worker_loses_at_most_one_status_and_the_next_run_sends_the_rest(
+    sample_root: Path, database_url: str, engine: Engine
+) -> None:
+    people = [(f"reader{n}@example.org", "en") for n in range(200)]
+    notification = queue_test_message(engine, people)
+    with SmtpServer(Script(delay=0.01)) as server:
+        smtp_settings(sample_root, database_url, server.port, batch_size=40)
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(REPO),
+            "NEWSROOM_DATABASE_URL": database_url,
+            "NEWSROOM_EMAIL_TRANSPORT": "smtp",
+        }
+        command = [sys.executable, "-m", "newsroom", "deliver", "--root", str(sample_root), "--quiet"]
+        worker = subprocess.Popen([*command, "--now", NOW.isoformat()], env=env, stdout=subprocess.DEVNULL)
+        for _ in range(600):  # wait (at most a minute) until it is well into its work
+            if len(server.received) >= 50 or worker.poll() is not None:
+                break
+            time.sleep(0.05)
+        worker.kill()  # SIGKILL: no clean-up of any kind
+        worker.wait(timeout=60)
+        received = len(server.received)
+        counts = Counter(statuses(engine, notification).values())
+        later = smtp_settings(sample_root, database_url, server.port)
+        deliver(later, NOW + timedelta(hours=1), engine=engine)  # claims older than 15 minutes are stale
+        recipients = Counter(server.recipients())
+    assert 0 <= received - counts["sent"] <= 1, (received, counts)
+    assert set(recipients) == {email for email, _ in people}, "nobody skipped"
+    assert sum(recipients.values()) - len(people) <= 1, "at most the one message in flight went twice"
+    assert set(statuses(engine, notification).values()) == {"sent"}

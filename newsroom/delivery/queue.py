@@ -22,6 +22,9 @@ claimed row is either recorded or was never handed over. `recover_stale` (run at
 `deliver`) puts 'sending' rows whose claim is older than STALE_AFTER back to pending, so nothing is
 ever skipped; the price is that the single in-flight message may be sent a second time. The outbox
 transport names files after the delivery, so there the resend replaces the file instead of adding one.
+On PostgreSQL the "sent" UPDATE is handed to the server complete before the next message goes out,
+and the worker reads its result afterwards (`SentRecorder`): the server runs it even if the worker
+dies meanwhile, so the window is still one message.
 """
 
 from __future__ import annotations
@@ -29,11 +32,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from select import select as wait_for_socket
 from typing import Any
 
+from psycopg import pq
 from sqlalchemy import Select, bindparam, case, exists, func, literal, select, update
 from sqlalchemy.engine import Connection
 
+from newsroom.errors import DeliveryError
 from newsroom.subscribers import store
 from newsroom.subscribers.store import (
     deliveries,
@@ -217,25 +223,70 @@ def record_sent(conn: Connection, delivery_id: int, provider_id: str, now: datet
 class SentRecorder:
     """Records "sent" through the database driver itself, one autocommitted UPDATE per message.
 
-    The same statement as `record_sent`, minus SQLAlchemy's per-execution work (about half of this
-    statement's cost): it runs once per message, between two SMTP transactions, so it sets how
-    close delivery gets to a bare smtplib loop. `connection` must be in AUTOCOMMIT mode.
+    The same statement as `record_sent`, without SQLAlchemy's per-execution work: it runs once per
+    message, between two SMTP transactions, so it sets how close delivery gets to a bare smtplib
+    loop. On PostgreSQL the UPDATE is written to the server's socket and the worker goes on to send
+    the next message while the server runs it; its result is collected (`collect`) before the next
+    UPDATE or any other use of the connection. A crash of the worker still loses at most the message
+    in flight: the previous UPDATE already sits complete in the socket, and the server runs it.
+    `connection` must be in AUTOCOMMIT mode.
     """
 
     def __init__(self, connection: Connection) -> None:
-        self.driver = connection.connection.driver_connection
+        self.driver: Any = connection.connection.driver_connection
         self.sqlite = connection.dialect.name == "sqlite"
-        mark = "?" if self.sqlite else "%s"
-        self.sql = (
-            f"UPDATE deliveries SET status = 'sent', sent_at = {mark}, provider_id = {mark}, "
-            f"last_error = NULL WHERE id = {mark}"
-        )
+        self.waiting = False  # an UPDATE was sent and its result not yet read (PostgreSQL)
+        self.info = connection.connection.info  # lives as long as the database connection itself
 
     def __call__(self, delivery_id: int, provider_id: str, now: datetime) -> None:
-        stamp: object = now.astimezone(UTC)
         if self.sqlite:  # stored the way store.UtcDateTime stores it on SQLite: naive UTC text
             stamp = now.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
-        self.driver.execute(self.sql, (stamp, provider_id or None, delivery_id))  # type: ignore[union-attr]
+            self.driver.execute(_SENT_SQLITE, (stamp, provider_id or None, delivery_id))
+            return
+        self.collect()
+        pgconn = self.driver.pgconn
+        if not self.info.get(_SENT_NAME):  # parsed and planned once per connection, not per message
+            pgconn.send_prepare(_SENT_NAME, _SENT_PG)
+            self._sent_to_server()
+            self.collect()
+            self.info[_SENT_NAME] = True
+        provider = provider_id.encode("utf-8") if provider_id else None
+        params = [now.astimezone(UTC).isoformat().encode(), provider, str(delivery_id).encode()]
+        pgconn.send_query_prepared(_SENT_NAME, params)
+        self._sent_to_server()
+
+    def _sent_to_server(self) -> None:
+        pgconn = self.driver.pgconn
+        while pgconn.flush():  # until the whole statement is in the socket
+            wait_for_socket([], [pgconn.socket], [])
+        self.waiting = True
+
+    def collect(self) -> None:
+        """Wait for the UPDATE in flight (if any) and raise if the server refused it."""
+        if not self.waiting:
+            return
+        self.waiting = False
+        pgconn, problem = self.driver.pgconn, b""
+        while True:
+            while pgconn.is_busy():
+                wait_for_socket([pgconn.socket], [], [])
+                pgconn.consume_input()
+            result = pgconn.get_result()
+            if result is None:
+                break
+            if result.status != pq.ExecStatus.COMMAND_OK:
+                problem = result.error_message
+        if problem:
+            raise DeliveryError(f"recording a sent message failed: {problem.decode('utf-8', 'replace')}")
+
+
+_SENT_SQLITE = (
+    "UPDATE deliveries SET status = 'sent', sent_at = ?, provider_id = ?, last_error = NULL WHERE id = ?"
+)
+_SENT_NAME = b"newsroom_record_sent"
+_SENT_PG = (
+    b"UPDATE deliveries SET status = 'sent', sent_at = $1, provider_id = $2, last_error = NULL WHERE id = $3"
+)
 
 
 def record_temporary(

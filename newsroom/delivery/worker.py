@@ -217,6 +217,8 @@ class _Run:
                 if bar is not None:
                     bar.update(task, advance=1, counts=self._counts())
         finally:
+            if self.sent_recorder is not None:
+                self.sent_recorder.collect()  # every "sent" of the batch is recorded before we go on
             untouched = [claimed.id for claimed in to_send[done:]]
             if untouched:  # a builder or transport raised: give the rest back to the queue as it was
                 with self.engine.begin() as conn:
@@ -266,6 +268,8 @@ class _Run:
                 self.sent_recorder(claimed.id, outcome.provider_id, now)
             self.report.sent += 1
         elif isinstance(outcome, TemporaryFailure):
+            if self.sent_recorder is not None:
+                self.sent_recorder.collect()  # the connection is free again
             retrying = queue.record_temporary(
                 recorder, claimed, outcome.reason, now, self.settings.delivery.max_attempts
             )

@@ -578,8 +578,9 @@ def is_blocking(reason: str | None, kind: str) -> bool:
     return not (kind in TRANSACTIONAL_KINDS and reason in LIFTABLE_REASONS)
 
 
-# Notification kinds a person asked for themselves ("confirm" is the email renderer's name for it).
-TRANSACTIONAL_KINDS = frozenset({"confirmation", "confirm", "goodbye"})
+# Notification kinds a person asked for themselves ("confirm" is the email renderer's name for it;
+# "sms_confirm" is the web app's "reply YES" text to a number that may have sent STOP before).
+TRANSACTIONAL_KINDS = frozenset({"confirmation", "confirm", "sms_confirm", "goodbye"})
 
 
 # --- notifications --------------------------------------------------------------------------------------
