@@ -22,7 +22,7 @@ from babel.support import NullTranslations, Translations
 from newsroom.render import haitian
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
-DOMAINS = ("site", "pdf", "email", "web", "sms", "feeds")
+DOMAINS = ("site", "pdf", "email", "web", "sms", "feeds", "delivery")
 SOURCE_LANGUAGE = "en"  # msgids are written in English
 
 
