@@ -1,0 +1,50 @@
+"""`make bench`: the site benchmark, then every other area's benchmark that exists, each as a subprocess.
+
+    python -m bench            # full runs
+    python -m bench --quick    # smoke runs (also when BENCH_QUICK=1)
+
+Each module prints its own table; a module that is not in this checkout is listed as skipped.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+
+AREAS = (
+    ("site", "bench.site_bench"),
+    ("pdf", "bench.pdf_bench"),
+    ("delivery", "bench.delivery_bench"),
+    ("email", "bench.email_bench"),
+    ("sms", "bench.sms_bench"),
+    ("web", "bench.web_bench"),
+)
+
+
+def run_area(title: str, module: str, quick: bool) -> int | None:
+    """The module's exit code, or None when this checkout does not have it."""
+    if importlib.util.find_spec(module) is None:
+        print(f"\n== {title}: skipped ({module} is not in this checkout)", flush=True)
+        return None
+    print(f"\n== {title} ({module}{' --quick' if quick else ''})", flush=True)
+    started = time.perf_counter()
+    command = [sys.executable, "-m", module, *(["--quick"] if quick else [])]
+    code = subprocess.run(command, check=False).returncode
+    print(f"-- {title}: exit {code} after {time.perf_counter() - started:.0f} s", flush=True)
+    return code
+
+
+def main(argv: list[str]) -> int:
+    quick = "--quick" in argv or os.environ.get("BENCH_QUICK") == "1"
+    results = {title: run_area(title, module, quick) for title, module in AREAS}
+    failed = [title for title, code in results.items() if code not in (None, 0)]
+    ran = [title for title, code in results.items() if code is not None]
+    print(f"\n== bench: ran {', '.join(ran) or 'nothing'}; failed: {', '.join(failed) or 'none'}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

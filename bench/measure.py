@@ -1,0 +1,116 @@
+"""Run a command and measure it: wall time and peak memory of its whole process tree.
+
+Peak memory is the larger of
+- the sum of resident set sizes over the command and all its descendants, sampled every 100 ms from
+  /proc (so worker pools count in full; shared pages are counted once per process, which overstates), and
+- the largest single process's max RSS as the kernel reports it to wait4() (catches spikes between samples).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+SAMPLE_SECONDS = 0.1
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Measurement:
+    seconds: float
+    peak_bytes: int
+    returncode: int
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def run_measured(
+    command: Sequence[str],
+    cwd: Path,
+    log: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 3600.0,
+) -> Measurement:
+    """Run `command` in `cwd` with output appended to `log`; a run over `timeout` is killed (rc -9)."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        out.write(f"\n$ {' '.join(command)}  (in {cwd})\n".encode())
+        out.flush()
+        start = time.perf_counter()
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        sampler = _TreeSampler(process.pid)
+        sampler.start()
+        timer = threading.Timer(timeout, process.kill)
+        timer.start()
+        # wait4, not Popen.wait: it hands back this child's own resource usage
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - start
+        timer.cancel()
+        process.returncode = os.waitstatus_to_exitcode(status)
+        sampler.stop()
+    peak = max(sampler.peak_bytes, usage.ru_maxrss * 1024)  # ru_maxrss is in KiB on Linux
+    return Measurement(seconds, peak, process.returncode)
+
+
+class _TreeSampler(threading.Thread):
+    """Polls the RSS of a process and its descendants until stopped; keeps the largest total."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak_bytes = 0
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.is_set():
+            total = sum(_rss_bytes(pid) for pid in _tree(self.pid))
+            self.peak_bytes = max(self.peak_bytes, total)
+            self._done.wait(SAMPLE_SECONDS)
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+
+def _tree(pid: int) -> list[int]:
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        pending.extend(_children(current))
+    return found
+
+
+def _children(pid: int) -> list[int]:
+    children: list[int] = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            children += [int(c) for c in (task / "children").read_text().split()]
+    except OSError:  # the process (or thread) ended between listing and reading
+        pass
+    return children
+
+
+def _rss_bytes(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/statm").read_text().split()
+    except OSError:
+        return 0
+    return int(fields[1]) * PAGE_SIZE
+
+
+def median_of(runs: Sequence[Measurement]) -> Measurement:
+    """The median time and the highest peak memory of successful runs (the first failure if any)."""
+    failed = [run for run in runs if not run.ok]
+    if failed:
+        return failed[0]
+    return Measurement(statistics.median(run.seconds for run in runs), max(run.peak_bytes for run in runs), 0)
