@@ -4,6 +4,8 @@ Peak memory is the larger of
 - the sum of resident set sizes over the command and all its descendants, sampled every 100 ms from
   /proc (so worker pools count in full; shared pages are counted once per process, which overstates), and
 - the largest single process's max RSS as the kernel reports it to wait4() (catches spikes between samples).
+
+CPU time (user + system, from wait4) is reported beside wall time: on a shared machine it varies far less.
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ MIB = 1024 * 1024
 
 @dataclass(frozen=True)
 class Measurement:
-    seconds: float
+    seconds: float  # wall clock
     peak_bytes: int
     returncode: int
+    cpu_seconds: float = 0.0  # user + system, the command and the descendants it waited for
 
     @property
     def ok(self) -> bool:
@@ -58,7 +61,8 @@ def run_measured(
         process.returncode = os.waitstatus_to_exitcode(status)
         sampler.stop()
     peak = max(sampler.peak_bytes, usage.ru_maxrss * 1024)  # ru_maxrss is in KiB on Linux
-    return Measurement(seconds, peak, process.returncode)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Measurement(seconds, peak, process.returncode, cpu)
 
 
 class _TreeSampler(threading.Thread):

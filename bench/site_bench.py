@@ -55,6 +55,7 @@ class Row:
     note: str = ""  # why there are no figures ("n/a: ...")
     pages: int = 0
     cold: float | None = None
+    cold_cpu: float | None = None
     no_change: float | None = None
     one_change: float | None = None
     peak_bytes: int = 0
@@ -159,7 +160,10 @@ def measure_tool(tool: Tool, size: int, runs: int, log: Path, say: Callable[[str
 
     def build(label: str) -> Measurement | None:
         result = run_measured(tool.command, tool.tree, log, env=tool.env)
-        say(f"  {tool.name} {label}: {result.seconds:.2f} s, {result.peak_bytes / MIB:.0f} MiB")
+        say(
+            f"  {tool.name} {label}: {result.seconds:.2f} s ({result.cpu_seconds:.2f} s CPU), "
+            f"{result.peak_bytes / MIB:.0f} MiB"
+        )
         if not result.ok:
             row.note = f"failed (exit {result.returncode}); see {log}"
             return None
@@ -187,6 +191,7 @@ def measure_tool(tool: Tool, size: int, runs: int, log: Path, say: Callable[[str
     if any(m is None for m in all_runs):
         return row
     row.cold = median_of(colds).seconds
+    row.cold_cpu = median_of(colds).cpu_seconds
     row.no_change = median_of([m for m in no_changes if m]).seconds
     row.one_change = median_of([m for m in one_changes if m]).seconds
     row.peak_bytes = max(m.peak_bytes for m in all_runs if m)
@@ -202,17 +207,18 @@ def _seconds(value: float | None) -> str:
 
 def table(rows: list[Row]) -> str:
     lines = [
-        "| releases | tool | pages | cold build s | pages/s | no-change rebuild s | one-change rebuild s "
-        "| peak memory MiB |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| releases | tool | pages | cold build s | cold CPU s | pages/s | no-change rebuild s "
+        "| one-change rebuild s | peak memory MiB |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         if row.note:
-            lines.append(f"| {row.size:,} | {row.tool} | {row.note} | | | | | |")
+            lines.append(f"| {row.size:,} | {row.tool} | {row.note} | | | | | | |")
             continue
         rate = row.pages_per_second
         lines.append(
             f"| {row.size:,} | {row.tool} | {row.pages:,} | {_seconds(row.cold)} | "
+            f"{_seconds(row.cold_cpu)} | "
             f"{'-' if rate is None else f'{rate:,.0f}'} | {_seconds(row.no_change)} | "
             f"{_seconds(row.one_change)} | {row.peak_bytes / MIB:,.0f} |"
         )
@@ -279,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     def say(text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
+    load_at_start = " ".join(f"{value:.1f}" for value in os.getloadavg())
     peers = find_or_install(venv_path())
     for name, why in peers.problems.items():
         say(f"{name}: n/a: {why}")
@@ -297,7 +304,9 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(Row(size, name, note=tool))
             else:
                 rows.append(measure_tool(tool, size, runs, log, say))
+    load = " ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"Site build at {NOW_TEXT}; {os.cpu_count()} CPUs; times are medians of {runs} run(s).")
+    print(f"Load average at the start: {load_at_start}; at the end: {load} (other work skews wall times).")
     for name, version in versions(peers).items():
         print(f"{name}: {version}")
     print(table(rows))
