@@ -9,7 +9,9 @@ listing pages and feeds), each as a subprocess; times are medians of --runs runs
 
 Pages are counted the same way for every tool: the .html files in its output tree, leaving out HTML
 redirect stubs (files under 1 KiB with http-equiv="refresh", which Hugo writes for page/1/ aliases).
-Feeds, sitemaps and assets are built by each tool as configured but not counted as pages.
+Feeds, sitemaps and assets are built by each tool as configured but not counted as pages. Tools write
+different page sets (newsroom writes every release in every site language, with a fallback note where a
+translation is missing), so files/s (the same Markdown input files ÷ cold build time) is printed too.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class Row:
     size: int
     tool: str
     note: str = ""  # why there are no figures ("n/a: ...")
+    inputs: int = 0  # Markdown files in the tool's tree (the same releases for every tool)
     pages: int = 0
     cold: float | None = None
     cold_cpu: float | None = None
@@ -64,14 +67,30 @@ class Row:
     def pages_per_second(self) -> float | None:
         return self.pages / self.cold if self.cold else None
 
+    @property
+    def inputs_per_second(self) -> float | None:
+        return self.inputs / self.cold if self.cold else None
+
 
 # ---------------------------------------------------------------- tools
 
 
+def newsroom_env() -> dict[str, str]:
+    """The environment newsroom builds in; BENCH_NEWSROOM_PYTHONPATH points it at another checkout."""
+    env = {k: v for k, v in os.environ.items() if k != "NEWSROOM_NOW"}
+    if os.environ.get("BENCH_NEWSROOM_PYTHONPATH"):
+        env["PYTHONPATH"] = os.environ["BENCH_NEWSROOM_PYTHONPATH"]
+    return env
+
+
 def newsroom_available() -> str:
-    """'' when `newsroom build` exists in this checkout, else why not."""
+    """'' when `newsroom build` exists in the code being measured, else why not."""
     result = subprocess.run(
-        [sys.executable, "-m", "newsroom", "build", "--help"], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "newsroom", "build", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=newsroom_env(),
     )
     return "" if result.returncode == 0 else "not available (no `newsroom build` command yet)"
 
@@ -93,7 +112,7 @@ def make_tools(corpus: Corpus, peers: Peers) -> dict[str, Tool | str]:
         corpus.newsroom / "site",
         ("newsroom.toml", "releases"),
         corpus.newsroom / "releases" / newest.folder / "en.md",
-        dict(os.environ),
+        newsroom_env(),
     )
     tools["pelican"] = (
         f"n/a: {peers.problems.get('pelican', 'not installed')}"
@@ -155,8 +174,8 @@ def clean(tool: Tool) -> None:
             entry.unlink()
 
 
-def measure_tool(tool: Tool, size: int, runs: int, log: Path, say: Callable[[str], None]) -> Row:
-    row = Row(size, tool.name)
+def measure_tool(tool: Tool, corpus: Corpus, runs: int, log: Path, say: Callable[[str], None]) -> Row:
+    row = Row(corpus.count, tool.name, inputs=corpus.markdown_files)
 
     def build(label: str) -> Measurement | None:
         result = run_measured(tool.command, tool.tree, log, env=tool.env)
@@ -205,21 +224,25 @@ def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
 def table(rows: list[Row]) -> str:
     lines = [
-        "| releases | tool | pages | cold build s | cold CPU s | pages/s | no-change rebuild s "
+        "| releases | tool | pages | cold build s | cold CPU s | pages/s | files/s | no-change rebuild s "
         "| one-change rebuild s | peak memory MiB |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         if row.note:
-            lines.append(f"| {row.size:,} | {row.tool} | {row.note} | | | | | | |")
+            lines.append(f"| {row.size:,} | {row.tool} | {row.note} | | | | | | | |")
             continue
         rate = row.pages_per_second
         lines.append(
             f"| {row.size:,} | {row.tool} | {row.pages:,} | {_seconds(row.cold)} | "
             f"{_seconds(row.cold_cpu)} | "
-            f"{'-' if rate is None else f'{rate:,.0f}'} | {_seconds(row.no_change)} | "
+            f"{_rate(rate)} | {_rate(row.inputs_per_second)} | {_seconds(row.no_change)} | "
             f"{_seconds(row.one_change)} | {row.peak_bytes / MIB:,.0f} |"
         )
     return "\n".join(lines)
@@ -303,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
                 say(f"  {name}: {tool}")
                 rows.append(Row(size, name, note=tool))
             else:
-                rows.append(measure_tool(tool, size, runs, log, say))
+                rows.append(measure_tool(tool, corpus, runs, log, say))
     load = " ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"Site build at {NOW_TEXT}; {os.cpu_count()} CPUs; times are medians of {runs} run(s).")
     print(f"Load average at the start: {load_at_start}; at the end: {load} (other work skews wall times).")
