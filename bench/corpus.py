@@ -34,6 +34,7 @@ TRANSLATION_LANGUAGES = ("es", "ru", "zh", "ar", "ht")
 HUGO_LAYOUTS = Path(__file__).parent / "hugo_layouts"  # a minimal theme: base, page, list
 HEADLINE_MAX = 90  # under the editorial limit of 100
 PELICAN_PAGE_SIZE = HUGO_PAGE_SIZE = 20
+FEED_ITEMS = 50  # the newest 50 in every feed, for both peers (Hugo's default is every page)
 
 
 @dataclass(frozen=True)
@@ -330,6 +331,7 @@ DRAFT_LANG_SAVE_AS = DRAFT_SAVE_AS = ""
 FEED_ALL_ATOM = "feeds/all.atom.xml"
 CATEGORY_FEED_ATOM = "feeds/{{slug}}.atom.xml"
 TRANSLATION_FEED_ATOM = "feeds/all-{{lang}}.atom.xml"
+FEED_MAX_ITEMS = {feed_items}
 RELATIVE_URLS = True
 CACHE_CONTENT = True
 LOAD_CONTENT_CACHE = True
@@ -341,7 +343,7 @@ def write_pelican(releases: list[GeneratedRelease], root: Path, settings: Settin
     """pelicanconf.py and content/YYYY/slug.LANG.md; translations share the Slug with their own Lang."""
     root.mkdir(parents=True, exist_ok=True)
     conf = PELICAN_CONF.format(
-        site_name=repr(settings.site.name), zone=ZONE_NAME, page_size=PELICAN_PAGE_SIZE
+        site_name=repr(settings.site.name), zone=ZONE_NAME, page_size=PELICAN_PAGE_SIZE, feed_items=FEED_ITEMS
     )
     (root / "pelicanconf.py").write_text(conf, encoding="utf-8")
     for release in releases:
@@ -403,6 +405,8 @@ def _hugo_config(settings: Settings) -> str:
         f'timeZone = "{ZONE_NAME}"',
         "[pagination]",
         f"pagerSize = {HUGO_PAGE_SIZE}",
+        "[services.rss]",
+        f"limit = {FEED_ITEMS}",
         "[taxonomies]",
         'topic = "topics"',
         'office = "offices"',
@@ -411,9 +415,9 @@ def _hugo_config(settings: Settings) -> str:
         lines += [
             f"[languages.{language.code}]",
             f"weight = {weight}",
-            f'languageName = "{language.name}"',
-            f'languageCode = "{language.code}"',
-            f'languageDirection = "{language.dir}"',
+            f'label = "{language.name}"',
+            f'locale = "{language.code}"',
+            f'direction = "{language.dir}"',
             f"title = {_yaml(settings.site_name(language.code))}",
         ]
     return "\n".join(lines) + "\n"

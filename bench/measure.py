@@ -117,4 +117,9 @@ def median_of(runs: Sequence[Measurement]) -> Measurement:
     failed = [run for run in runs if not run.ok]
     if failed:
         return failed[0]
-    return Measurement(statistics.median(run.seconds for run in runs), max(run.peak_bytes for run in runs), 0)
+    return Measurement(
+        statistics.median(run.seconds for run in runs),
+        max(run.peak_bytes for run in runs),
+        0,
+        statistics.median(run.cpu_seconds for run in runs),
+    )

@@ -5,7 +5,8 @@
 
 For each corpus size and each tool it measures a cold build (output and caches deleted), a rebuild with
 nothing changed, and a rebuild after one release changed (the newest published one: it sits on the most
-listing pages and feeds), each as a subprocess; times are medians of --runs runs, memory the highest peak.
+listing pages and feeds), each as a subprocess. Times are medians of --runs runs (default: 3 up to 1,000
+releases, 1 above, where a Pelican build takes minutes), memory the highest peak of all runs.
 
 Pages are counted the same way for every tool: the .html files in its output tree, leaving out HTML
 redirect stubs (files under 1 KiB with http-equiv="refresh", which Hugo writes for page/1/ aliases).
@@ -55,6 +56,7 @@ class Row:
     size: int
     tool: str
     note: str = ""  # why there are no figures ("n/a: ...")
+    runs: int = 0
     inputs: int = 0  # Markdown files in the tool's tree (the same releases for every tool)
     pages: int = 0
     cold: float | None = None
@@ -175,7 +177,7 @@ def clean(tool: Tool) -> None:
 
 
 def measure_tool(tool: Tool, corpus: Corpus, runs: int, log: Path, say: Callable[[str], None]) -> Row:
-    row = Row(corpus.count, tool.name, inputs=corpus.markdown_files)
+    row = Row(corpus.count, tool.name, runs=runs, inputs=corpus.markdown_files)
 
     def build(label: str) -> Measurement | None:
         result = run_measured(tool.command, tool.tree, log, env=tool.env)
@@ -230,17 +232,17 @@ def _rate(value: float | None) -> str:
 
 def table(rows: list[Row]) -> str:
     lines = [
-        "| releases | tool | pages | cold build s | cold CPU s | pages/s | files/s | no-change rebuild s "
-        "| one-change rebuild s | peak memory MiB |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| releases | tool | runs | pages | cold build s | cold CPU s | pages/s | files/s "
+        "| no-change rebuild s | one-change rebuild s | peak memory MiB |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         if row.note:
-            lines.append(f"| {row.size:,} | {row.tool} | {row.note} | | | | | | | |")
+            lines.append(f"| {row.size:,} | {row.tool} | | {row.note} | | | | | | | |")
             continue
         rate = row.pages_per_second
         lines.append(
-            f"| {row.size:,} | {row.tool} | {row.pages:,} | {_seconds(row.cold)} | "
+            f"| {row.size:,} | {row.tool} | {row.runs} | {row.pages:,} | {_seconds(row.cold)} | "
             f"{_seconds(row.cold_cpu)} | "
             f"{_rate(rate)} | {_rate(row.inputs_per_second)} | {_seconds(row.no_change)} | "
             f"{_seconds(row.one_change)} | {row.peak_bytes / MIB:,.0f} |"
@@ -295,14 +297,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="200 releases, one run each")
     parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], default=None)
-    parser.add_argument("--runs", type=int, default=None, help="runs per measurement (default 3; 1 quick)")
+    parser.add_argument(
+        "--runs", type=int, default=None, help="runs per measurement (default 3 up to 1,000 releases, else 1)"
+    )
     parser.add_argument(
         "--tools", default=",".join(TOOLS), help="comma-separated subset of " + ",".join(TOOLS)
     )
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     sizes = args.sizes or ([200] if args.quick else [1000, 10_000])
-    runs = args.runs or (1 if args.quick else 3)
     wanted = args.tools.split(",")
 
     def say(text: str) -> None:
@@ -317,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"writing a corpus of {size:,} releases ...")
         corpus = write_corpus(size, args.out / f"corpus-{size}")
         say(f"  {corpus.markdown_files:,} Markdown files per tool")
+        runs = args.runs or (1 if args.quick or size > 1000 else 3)
         log = args.out / f"site-bench-{size}.log"
         log.unlink(missing_ok=True)
         for name, tool in make_tools(corpus, peers).items():
@@ -328,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 rows.append(measure_tool(tool, corpus, runs, log, say))
     load = " ".join(f"{value:.1f}" for value in os.getloadavg())
-    print(f"Site build at {NOW_TEXT}; {os.cpu_count()} CPUs; times are medians of {runs} run(s).")
+    print(f"Site build at {NOW_TEXT}; {os.cpu_count()} CPUs; times are medians of the runs shown.")
     print(f"Load average at the start: {load_at_start}; at the end: {load} (other work skews wall times).")
     for name, version in versions(peers).items():
         print(f"{name}: {version}")

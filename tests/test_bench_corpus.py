@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from bench.corpus import NOW, Corpus, write_corpus
+from bench.measure import median_of, run_measured
 from bench.site_bench import count_pages
 from newsroom.config import load_settings
 from newsroom.content.loader import load_newsroom
@@ -101,3 +103,13 @@ def test_page_count_leaves_out_redirect_stubs(tmp_path: Path) -> None:
     )
     (tmp_path / "en" / "feed.xml").write_text("<rss/>")
     assert count_pages(tmp_path) == 1
+
+
+def test_a_measured_command_reports_its_cpu_time_memory_and_exit_code(tmp_path: Path) -> None:
+    busy = "bytearray(64 * 1024 * 1024); sum(range(3_000_000))"
+    runs = [run_measured([sys.executable, "-c", busy], tmp_path, tmp_path / "log") for _ in range(3)]
+    summary = median_of(runs)
+    assert summary.ok and summary.cpu_seconds > 0
+    assert summary.peak_bytes >= 64 * 1024 * 1024
+    failed = run_measured([sys.executable, "-c", "raise SystemExit(3)"], tmp_path, tmp_path / "log")
+    assert median_of([*runs, failed]).returncode == 3
