@@ -80,12 +80,13 @@ class Row:
 def newsroom_env() -> dict[str, str]:
     """The environment newsroom builds in; BENCH_NEWSROOM_PYTHONPATH points it at another checkout."""
     env = {k: v for k, v in os.environ.items() if k != "NEWSROOM_NOW"}
-    if os.environ.get("BENCH_NEWSROOM_PYTHONPATH"):
-        env["PYTHONPATH"] = os.environ["BENCH_NEWSROOM_PYTHONPATH"]
+    # builds run inside the corpus, so the code to measure must be on an absolute path, ahead of any
+    # installed copy of the package: this checkout, unless told otherwise
+    env["PYTHONPATH"] = str(Path(os.environ.get("BENCH_NEWSROOM_PYTHONPATH") or REPO).resolve())
     return env
 
 
-def newsroom_available() -> str:
+def newsroom_available(cwd: Path) -> str:
     """'' when `newsroom build` exists in the code being measured, else why not."""
     result = subprocess.run(
         [sys.executable, "-m", "newsroom", "build", "--help"],
@@ -93,6 +94,7 @@ def newsroom_available() -> str:
         text=True,
         check=False,
         env=newsroom_env(),
+        cwd=cwd,
     )
     return "" if result.returncode == 0 else "not available (no `newsroom build` command yet)"
 
@@ -107,7 +109,7 @@ def make_tools(corpus: Corpus, peers: Peers) -> dict[str, Tool | str]:
     newest = newest_public(corpus)
     plain_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NEWSROOM_NOW")}
     tools: dict[str, Tool | str] = {}
-    tools["newsroom"] = newsroom_available() or Tool(
+    tools["newsroom"] = newsroom_available(corpus.newsroom) or Tool(
         "newsroom",
         corpus.newsroom,
         [sys.executable, "-m", "newsroom", "build", "--root", str(corpus.newsroom), "--now", NOW_TEXT],
@@ -334,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     load = " ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"Site build at {NOW_TEXT}; {os.cpu_count()} CPUs; times are medians of the runs shown.")
     print(f"Load average at the start: {load_at_start}; at the end: {load} (other work skews wall times).")
+    print(f"newsroom: the code in {newsroom_env()['PYTHONPATH']}")
     for name, version in versions(peers).items():
         print(f"{name}: {version}")
     print(table(rows))
