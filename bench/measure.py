@@ -1,8 +1,9 @@
 """Run a command and measure it: wall time and peak memory of its whole process tree.
 
 Peak memory is the larger of
-- the sum of resident set sizes over the command and all its descendants, sampled every 100 ms from
-  /proc (so worker pools count in full; shared pages are counted once per process, which overstates), and
+- the sum of proportional set sizes (PSS: private pages plus a fair share of shared ones, so forked
+  workers' shared pages count once in total) over the command and all its descendants, sampled every
+  100 ms from /proc (RSS where smaps_rollup cannot be read), and
 - the largest single process's max RSS as the kernel reports it to wait4() (catches spikes between samples).
 
 CPU time (user + system, from wait4) is reported beside wall time: on a shared machine it varies far less.
@@ -66,7 +67,7 @@ def run_measured(
 
 
 class _TreeSampler(threading.Thread):
-    """Polls the RSS of a process and its descendants until stopped; keeps the largest total."""
+    """Polls the memory of a process and its descendants until stopped; keeps the largest total."""
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
@@ -76,7 +77,7 @@ class _TreeSampler(threading.Thread):
 
     def run(self) -> None:
         while not self._done.is_set():
-            total = sum(_rss_bytes(pid) for pid in _tree(self.pid))
+            total = sum(_memory_bytes(pid) for pid in _tree(self.pid))
             self.peak_bytes = max(self.peak_bytes, total)
             self._done.wait(SAMPLE_SECONDS)
 
@@ -104,7 +105,13 @@ def _children(pid: int) -> list[int]:
     return children
 
 
-def _rss_bytes(pid: int) -> int:
+def _memory_bytes(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except OSError:  # gone, or smaps_rollup not readable: fall back to RSS
+        pass
     try:
         fields = Path(f"/proc/{pid}/statm").read_text().split()
     except OSError:
