@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 AREAS = (
     ("site", "bench.site_bench"),
@@ -24,14 +25,24 @@ AREAS = (
 )
 
 
+def accepts_quick(module: str) -> bool:
+    """Whether the module knows --quick: an unknown flag makes argparse exit 2. Read from its source,
+    not from `--help`, since some modules parse argv by hand and would run in full."""
+    spec = importlib.util.find_spec(module)
+    source = Path(spec.origin) if spec and spec.origin else None
+    return source is not None and source.is_file() and "--quick" in source.read_text(encoding="utf-8")
+
+
 def run_area(title: str, module: str, quick: bool) -> int | None:
     """The module's exit code, or None when this checkout does not have it."""
     if importlib.util.find_spec(module) is None:
         print(f"\n== {title}: skipped ({module} is not in this checkout)", flush=True)
         return None
-    print(f"\n== {title} ({module}{' --quick' if quick else ''})", flush=True)
+    flag = ["--quick"] if quick and accepts_quick(module) else []
+    note = " (has no --quick: full run)" if quick and not flag else ""
+    print(f"\n== {title} ({' '.join([module, *flag])}){note}", flush=True)
     started = time.perf_counter()
-    command = [sys.executable, "-m", module, *(["--quick"] if quick else [])]
+    command = [sys.executable, "-m", module, *flag]
     code = subprocess.run(command, check=False).returncode
     print(f"-- {title}: exit {code} after {time.perf_counter() - started:.0f} s", flush=True)
     return code
