@@ -3,7 +3,8 @@
     python -m bench            # full runs
     python -m bench --quick    # smoke runs (also when BENCH_QUICK=1)
 
-Each module prints its own table; a module that is not in this checkout is listed as skipped.
+Each module prints its own table; a module that is not in this checkout is listed as skipped. A benchmark
+that exits non-zero (e.g. its counts do not add up) makes the whole run exit 1.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from pathlib import Path
 AREAS = (
     ("site", "bench.site_bench"),
     ("pdf", "bench.pdf_bench"),
-    ("delivery", "bench.delivery_bench"),
     ("email", "bench.email_bench"),
+    ("notify", "bench.notify_bench"),
+    ("delivery", "bench.delivery_bench"),
     ("sms", "bench.sms_bench"),
     ("web", "bench.web_bench"),
 )
