@@ -1,0 +1,350 @@
+"""Site build benchmark: newsroom against Pelican and Hugo on the same generated corpus, in one run.
+
+    python -m bench.site_bench            # 1,000 and 10,000 releases
+    python -m bench.site_bench --quick    # 200 releases, one run each: a smoke test
+
+For each corpus size and each tool it measures a cold build (output and caches deleted), a rebuild with
+nothing changed, and a rebuild after one release changed (the newest published one: it sits on the most
+listing pages and feeds), each as a subprocess. Times are medians of --runs runs (default: 3 up to 1,000
+releases, 1 above, where a Pelican build takes minutes), memory the highest peak of all runs.
+
+Pages are counted the same way for every tool: the .html files in its output tree, leaving out HTML
+redirect stubs (files under 1 KiB with http-equiv="refresh", which Hugo writes for page/1/ aliases).
+Feeds, sitemaps and assets are built by each tool as configured but not counted as pages. Tools write
+different page sets (newsroom writes every release in every site language, with a fallback note where a
+translation is missing), so files/s (the same Markdown input files ÷ cold build time) is printed too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from bench.corpus import NOW, NOW_TEXT, Corpus, GeneratedRelease, write_corpus
+from bench.measure import MIB, Measurement, median_of, run_measured
+from bench.peers import Peers, find_or_install, venv_path, versions
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "bench" / "out"
+REDIRECT_STUB_BYTES = 1024
+GIB = 1024 * MIB
+TOOLS = ("newsroom", "pelican", "hugo")
+
+
+@dataclass(frozen=True)
+class Tool:
+    """How to build one tree with one tool, and what a cold build deletes first."""
+
+    name: str
+    tree: Path
+    command: list[str]
+    output: Path
+    keep: tuple[str, ...]  # a cold build deletes everything else in the tree
+    changed_file: Path  # the newest release's original, edited for the one-change rebuild
+    env: dict[str, str]
+
+
+@dataclass
+class Row:
+    size: int
+    tool: str
+    note: str = ""  # why there are no figures ("n/a: ...")
+    runs: int = 0
+    inputs: int = 0  # Markdown files in the tool's tree (the same releases for every tool)
+    pages: int = 0
+    cold: float | None = None
+    cold_cpu: float | None = None
+    no_change: float | None = None
+    one_change: float | None = None
+    peak_bytes: int = 0
+
+    @property
+    def pages_per_second(self) -> float | None:
+        return self.pages / self.cold if self.cold else None
+
+    @property
+    def inputs_per_second(self) -> float | None:
+        return self.inputs / self.cold if self.cold else None
+
+
+# ---------------------------------------------------------------- tools
+
+
+def newsroom_env() -> dict[str, str]:
+    """The environment newsroom builds in; BENCH_NEWSROOM_PYTHONPATH points it at another checkout."""
+    env = {k: v for k, v in os.environ.items() if k != "NEWSROOM_NOW"}
+    # builds run inside the corpus, so the code to measure must be on an absolute path, ahead of any
+    # installed copy of the package: this checkout, unless told otherwise
+    env["PYTHONPATH"] = str(Path(os.environ.get("BENCH_NEWSROOM_PYTHONPATH") or REPO).resolve())
+    return env
+
+
+def newsroom_available(cwd: Path) -> str:
+    """'' when `newsroom build` exists in the code being measured, else why not."""
+    result = subprocess.run(
+        [sys.executable, "-m", "newsroom", "build", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=newsroom_env(),
+        cwd=cwd,
+    )
+    return "" if result.returncode == 0 else "not available (no `newsroom build` command yet)"
+
+
+def newest_public(corpus: Corpus) -> GeneratedRelease:
+    public = [r for r in corpus.releases if r.status == "published" and r.time <= NOW]
+    return max(public, key=lambda r: (r.time, r.slug))
+
+
+def make_tools(corpus: Corpus, peers: Peers) -> dict[str, Tool | str]:
+    """Each tool, or the reason it cannot run."""
+    newest = newest_public(corpus)
+    plain_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NEWSROOM_NOW")}
+    tools: dict[str, Tool | str] = {}
+    tools["newsroom"] = newsroom_available(corpus.newsroom) or Tool(
+        "newsroom",
+        corpus.newsroom,
+        [sys.executable, "-m", "newsroom", "build", "--root", str(corpus.newsroom), "--now", NOW_TEXT],
+        corpus.newsroom / "site",
+        ("newsroom.toml", "releases"),
+        corpus.newsroom / "releases" / newest.folder / "en.md",
+        newsroom_env(),
+    )
+    tools["pelican"] = (
+        f"n/a: {peers.problems.get('pelican', 'not installed')}"
+        if peers.pelican is None
+        else Tool(
+            "pelican",
+            corpus.pelican,
+            [str(peers.pelican), "content", "-o", "output", "-s", "pelicanconf.py", "--quiet"],
+            corpus.pelican / "output",
+            ("pelicanconf.py", "content"),
+            corpus.pelican / "content" / f"{newest.time:%Y}" / f"{newest.slug}.en.md",
+            plain_env,
+        )
+    )
+    tools["hugo"] = (
+        f"n/a: {peers.problems.get('hugo', 'not installed')}"
+        if peers.hugo is None
+        else Tool(
+            "hugo",
+            corpus.hugo,
+            [
+                str(peers.hugo),
+                "--quiet",
+                "--destination",
+                "public",
+                "--cacheDir",
+                str(corpus.hugo / ".hugo_cache"),
+                "--clock",
+                NOW.isoformat(),
+            ],
+            corpus.hugo / "public",
+            ("hugo.toml", "content", "layouts"),
+            corpus.hugo / "content" / "releases" / newest.slug / "index.en.md",
+            plain_env,
+        )
+    )
+    return tools
+
+
+# ---------------------------------------------------------------- measuring
+
+
+def count_pages(output: Path) -> int:
+    pages = 0
+    for path in output.rglob("*.html"):
+        if path.stat().st_size < REDIRECT_STUB_BYTES and b'http-equiv="refresh"' in path.read_bytes():
+            continue
+        pages += 1
+    return pages
+
+
+def clean(tool: Tool) -> None:
+    for entry in tool.tree.iterdir():
+        if entry.name in tool.keep:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+
+
+def measure_tool(tool: Tool, corpus: Corpus, runs: int, log: Path, say: Callable[[str], None]) -> Row:
+    row = Row(corpus.count, tool.name, runs=runs, inputs=corpus.markdown_files)
+
+    def build(label: str) -> Measurement | None:
+        result = run_measured(tool.command, tool.tree, log, env=tool.env)
+        say(
+            f"  {tool.name} {label}: {result.seconds:.2f} s ({result.cpu_seconds:.2f} s CPU), "
+            f"{result.peak_bytes / MIB:.0f} MiB"
+        )
+        if not result.ok:
+            row.note = f"failed (exit {result.returncode}); see {log}"
+            return None
+        return result
+
+    colds: list[Measurement] = []
+    for run in range(runs):
+        clean(tool)
+        result = build(f"cold {run + 1}/{runs}")
+        if result is None:
+            return row
+        colds.append(result)
+    row.pages = count_pages(tool.output)
+    no_changes = [build(f"no change {run + 1}/{runs}") for run in range(runs)]
+    original = tool.changed_file.read_bytes()
+    one_changes: list[Measurement | None] = []
+    try:
+        for run in range(runs):
+            edit = f"\n\nUpdate {run + 1}: the service desk now opens at {8 + run}:30 a.m. on weekdays.\n"
+            tool.changed_file.write_bytes(original + edit.encode())
+            one_changes.append(build(f"one change {run + 1}/{runs}"))
+    finally:
+        tool.changed_file.write_bytes(original)
+    all_runs = [*colds, *no_changes, *one_changes]
+    if any(m is None for m in all_runs):
+        return row
+    row.cold = median_of(colds).seconds
+    row.cold_cpu = median_of(colds).cpu_seconds
+    row.no_change = median_of([m for m in no_changes if m]).seconds
+    row.one_change = median_of([m for m in one_changes if m]).seconds
+    row.peak_bytes = max(m.peak_bytes for m in all_runs if m)
+    return row
+
+
+# ---------------------------------------------------------------- report
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def table(rows: list[Row]) -> str:
+    lines = [
+        "| releases | tool | runs | pages | cold build s | cold CPU s | pages/s | files/s "
+        "| no-change rebuild s | one-change rebuild s | peak memory MiB |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        if row.note:
+            lines.append(f"| {row.size:,} | {row.tool} | | {row.note} | | | | | | | |")
+            continue
+        rate = row.pages_per_second
+        lines.append(
+            f"| {row.size:,} | {row.tool} | {row.runs} | {row.pages:,} | {_seconds(row.cold)} | "
+            f"{_seconds(row.cold_cpu)} | "
+            f"{_rate(rate)} | {_rate(row.inputs_per_second)} | {_seconds(row.no_change)} | "
+            f"{_seconds(row.one_change)} | {row.peak_bytes / MIB:,.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def ratios(rows: list[Row]) -> list[str]:
+    """Each target as a line: the ratio measured, the target, PASS/FAIL, or why it cannot be judged."""
+    lines: list[str] = []
+    for size in sorted({row.size for row in rows}):
+        by_tool = {row.tool: row for row in rows if row.size == size and not row.note}
+        ours, pelican, hugo = by_tool.get("newsroom"), by_tool.get("pelican"), by_tool.get("hugo")
+        lines.append(f"{size:,} releases:")
+        if ours and pelican and ours.pages_per_second and pelican.pages_per_second:
+            ratio = ours.pages_per_second / pelican.pages_per_second
+            lines.append(_verdict("newsroom pages/s ÷ Pelican pages/s", ratio, ratio >= 5, ">= 5x"))
+        else:
+            lines.append("  newsroom pages/s ÷ Pelican pages/s: n/a (needs both)")
+        if ours and hugo and ours.cold and hugo.cold:
+            ratio = ours.cold / hugo.cold
+            lines.append(_verdict("newsroom cold time ÷ Hugo cold time", ratio, ratio <= 2, "<= 2x"))
+        else:
+            lines.append("  newsroom cold time ÷ Hugo cold time: n/a (needs both)")
+        if pelican and hugo and pelican.pages_per_second and hugo.pages_per_second:
+            lines.append(
+                f"  (for scale: Hugo pages/s ÷ Pelican pages/s = "
+                f"{hugo.pages_per_second / pelican.pages_per_second:.1f}x)"
+            )
+        if ours and size >= 10_000:
+            change = ours.one_change or 0.0
+            lines.append(f"  newsroom one-change rebuild: {change:.2f} s (target < 1 s) {_mark(change < 1)}")
+            peak = ours.peak_bytes / GIB
+            lines.append(f"  newsroom peak memory: {peak:.2f} GiB (target < 1 GiB) {_mark(peak < 1)}")
+    return lines
+
+
+def _verdict(label: str, ratio: float, passed: bool, target: str) -> str:
+    return f"  {label} = {ratio:.2f}x (target {target}) {_mark(passed)}"
+
+
+def _mark(passed: bool) -> str:
+    return "PASS" if passed else "FAIL"
+
+
+# ---------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="200 releases, one run each")
+    parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], default=None)
+    parser.add_argument(
+        "--runs", type=int, default=None, help="runs per measurement (default 3 up to 1,000 releases, else 1)"
+    )
+    parser.add_argument(
+        "--tools", default=",".join(TOOLS), help="comma-separated subset of " + ",".join(TOOLS)
+    )
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args(argv)
+    sizes = args.sizes or ([200] if args.quick else [1000, 10_000])
+    wanted = args.tools.split(",")
+
+    def say(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    load_at_start = " ".join(f"{value:.1f}" for value in os.getloadavg())
+    peers = find_or_install(venv_path())
+    for name, why in peers.problems.items():
+        say(f"{name}: n/a: {why}")
+    rows: list[Row] = []
+    for size in sizes:
+        say(f"writing a corpus of {size:,} releases ...")
+        corpus = write_corpus(size, args.out / f"corpus-{size}")
+        say(f"  {corpus.markdown_files:,} Markdown files per tool")
+        runs = args.runs or (1 if args.quick or size > 1000 else 3)
+        log = args.out / f"site-bench-{size}.log"
+        log.unlink(missing_ok=True)
+        for name, tool in make_tools(corpus, peers).items():
+            if name not in wanted:
+                continue
+            if isinstance(tool, str):
+                say(f"  {name}: {tool}")
+                rows.append(Row(size, name, note=tool))
+            else:
+                rows.append(measure_tool(tool, corpus, runs, log, say))
+    load = " ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(f"Site build at {NOW_TEXT}; {os.cpu_count()} CPUs; times are medians of the runs shown.")
+    print(f"Load average at the start: {load_at_start}; at the end: {load} (other work skews wall times).")
+    print(f"newsroom: the code in {newsroom_env()['PYTHONPATH']}")
+    for name, version in versions(peers).items():
+        print(f"{name}: {version}")
+    print(table(rows))
+    print("\n".join(ratios(rows)))
+    results = args.out / "site-bench.json"
+    results.write_text(json.dumps([asdict(row) for row in rows], indent=2), encoding="utf-8")
+    return 1 if any(row.note.startswith("failed") for row in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
