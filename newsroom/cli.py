@@ -233,12 +233,15 @@ def build_site_command(
     root: RootOption = None,
     now: NowOption = None,
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
+    no_pdf: Annotated[
+        bool, typer.Option("--no-pdf", help="Pages, feeds and sitemaps only: a quick preview, no PDFs.")
+    ] = False,
 ) -> None:
     """Build the static site/ from what is public at NOW (only what changed is rendered)."""
     from newsroom.render.builder import build_at
 
     settings = settings_for(root)
-    report = build_at(settings, now_for(now), strict=strict)
+    report = build_at(settings, now_for(now), strict=strict, pdfs=not no_pdf)
     console.print(f"site: {report.summary()} -> {settings.site_dir}", markup=False)
 
 

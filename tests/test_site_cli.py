@@ -29,3 +29,15 @@ def test_build_command_names_the_broken_file_and_exits_non_zero(sample_root: Pat
     message = result.output + str(result.exception or "")
     assert "labor-statement-winter-jobs/en.md:6:" in message and "unknown office 'nowhere'" in message
     assert not (sample_root / "site").exists()
+
+
+def test_a_preview_build_without_pdfs_then_a_full_build_adds_them(sample_root: Path) -> None:
+    runner = CliRunner()
+    quick = runner.invoke(app, ["build", "--no-pdf", "--root", str(sample_root), "--now", NOW])
+    assert quick.exit_code == 0, quick.output
+    site = sample_root / "site"
+    assert (site / "ru/releases/new-york-experience/index.html").is_file()
+    assert list(site.rglob("*.pdf")) == []
+    full = runner.invoke(app, ["build", "--root", str(sample_root), "--now", NOW])
+    assert full.exit_code == 0, full.output
+    assert (site / "ru/releases/new-york-experience/new-york-experience-ru.pdf").is_file()

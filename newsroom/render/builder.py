@@ -73,7 +73,7 @@ class BuildReport:
         )
 
 
-def unit_providers() -> list[UnitProvider]:
+def unit_providers(*, pdfs: bool = True) -> list[UnitProvider]:
     """Everything that goes into site/: pages, feeds and sitemaps, SMS short links, PDFs (heavy units)."""
     from newsroom.render.feeds import feed_units
     from newsroom.render.pdf import pdf_units
@@ -81,7 +81,7 @@ def unit_providers() -> list[UnitProvider]:
     from newsroom.render.sitemaps import sitemap_units
     from newsroom.render.sms import sms_redirect_units
 
-    return [site_units, feed_units, sitemap_units, sms_redirect_units, pdf_units]
+    return [site_units, feed_units, sitemap_units, sms_redirect_units, *([pdf_units] if pdfs else [])]
 
 
 def build_site(
@@ -330,9 +330,11 @@ def _swap_in(site_dir: Path, target: Path) -> None:
     os.replace(link, site_dir)
 
 
-def build_at(settings: Settings, now: datetime, *, strict: bool = False) -> BuildReport:
-    """`newsroom build`: check every release, apply the embargo gate at `now`, build site/."""
+def build_at(settings: Settings, now: datetime, *, strict: bool = False, pdfs: bool = True) -> BuildReport:
+    """`newsroom build`: check every release, apply the embargo gate at `now`, build site/.
+
+    Without `pdfs` the build holds no PDFs (their files leave site/ too): a quick preview."""
     from newsroom.build import valid_newsroom
 
     newsroom = valid_newsroom(settings, strict=strict, refusal="the site was not built")
-    return build_site(settings, gate(newsroom, now))
+    return build_site(settings, gate(newsroom, now), unit_providers(pdfs=pdfs))
