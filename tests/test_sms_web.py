@@ -7,7 +7,6 @@ Kannel itself is in tests/test_sms_web_kannel.py; here the calls are made the wa
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,23 +23,14 @@ from newsroom.subscribers import actions, store
 from newsroom.subscribers.store import Subscription
 from newsroom.subscribers.tokens import make_token
 from newsroom.web import actions as web_actions
-from tests.web_support import WebRig, csrf_of, link_in, make_rig, postgres_database
+from tests.web_support import WebRig, csrf_of, link_in, make_rig
+
+pytest_plugins = ["tests.support.web_fixtures"]  # database_url: SQLite and PostgreSQL
 
 NOW = datetime(2024, 12, 20, 15, 0, tzinfo=UTC)  # 10:00 in New York, outside quiet hours
 SECRET = "kannel-inbound-test-secret"
 RU_PHONE = "+15185550401"
 STRANGER = "+15185550499"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'subscribers.db'}"
-        return
-    if not os.environ.get("NEWSROOM_TEST_DATABASE_URL"):
-        pytest.skip("NEWSROOM_TEST_DATABASE_URL is not set")
-    with postgres_database() as url:
-        yield url
 
 
 @pytest.fixture

@@ -22,20 +22,11 @@ from newsroom.web.app import create_app
 from newsroom.web.security import Limit, Limits
 from tests.conftest import SAMPLE_NOW
 from tests.support.htmlcheck import validate_html, vnu_available
-from tests.web_support import WebRig, body_text, csrf_of, link_in, make_rig, make_settings, postgres_database
+from tests.web_support import WebRig, body_text, csrf_of, link_in, make_rig, make_settings
+
+pytest_plugins = ["tests.support.web_fixtures"]  # database_url: SQLite and PostgreSQL
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "web"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'subscribers.db'}"
-        return
-    if not os.environ.get("NEWSROOM_TEST_DATABASE_URL"):
-        pytest.skip("NEWSROOM_TEST_DATABASE_URL is not set")
-    with postgres_database() as url:
-        yield url
 
 
 @pytest.fixture
