@@ -11,7 +11,7 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -19,11 +19,20 @@ from rich.table import Table
 
 from newsroom.config import Settings, find_root, load_settings
 from newsroom.content.times import resolve_now
-from newsroom.delivery import queue
-from newsroom.delivery.worker import deliver as run_delivery
 from newsroom.errors import NewsroomError
-from newsroom.subscribers import actions, csvio, store
-from newsroom.subscribers.db import open_database
+from newsroom.lazy import lazy_module
+
+if TYPE_CHECKING:
+    from newsroom.delivery import queue
+    from newsroom.delivery import worker as delivery
+    from newsroom.subscribers import actions, csvio, db, store
+else:  # the database stack loads when a subscriber command runs, not for every CLI call
+    queue = lazy_module("newsroom.delivery.queue")
+    delivery = lazy_module("newsroom.delivery.worker")
+    actions = lazy_module("newsroom.subscribers.actions")
+    csvio = lazy_module("newsroom.subscribers.csvio")
+    db = lazy_module("newsroom.subscribers.db")
+    store = lazy_module("newsroom.subscribers.store")
 
 console = Console(highlight=False, soft_wrap=True)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -80,7 +89,7 @@ def add(
         parsed = csvio.parse_record(row, 0, settings, region)
     except ValueError as exc:
         raise NewsroomError(f"{exc} (fix: correct the option and run again)") from exc
-    with open_database(settings).begin() as conn:
+    with db.open_database(settings).begin() as conn:
         result = actions.subscribe(
             conn,
             email=parsed.email,
@@ -107,7 +116,7 @@ def import_(
     settings = _settings(root)
     if not file.is_file():
         raise NewsroomError(f"{file}: no such file (fix: give the path to a .csv file)")
-    with open_database(settings).begin() as conn:
+    with db.open_database(settings).begin() as conn:
         report = csvio.import_file(conn, file, settings, _now(now), region)
     for diagnostic in report.notes:
         errors.print(diagnostic.format(), style="yellow", markup=False)
@@ -126,7 +135,7 @@ def export(
     """Write subscribers as CSV in the import format (re-importing it changes nothing)."""
     settings = _settings(root)
     wanted = None if status == "all" else _status(status)
-    with open_database(settings).connect() as conn:
+    with db.open_database(settings).connect() as conn:
         if file is None:
             csvio.export_csv(conn, sys.stdout, wanted)
             return
@@ -143,7 +152,7 @@ def list_(
 ) -> None:
     """Show subscribers with their channels, topics and frequency."""
     settings = _settings(root)
-    with open_database(settings).connect() as conn:
+    with db.open_database(settings).connect() as conn:
         people = store.list_subscribers(
             conn, status=None if status == "all" else _status(status), limit=limit
         )
@@ -204,7 +213,7 @@ def remove(
         key = csvio.parse_email(address) if "@" in address else csvio.parse_phone(address, region)
     except ValueError as exc:
         raise NewsroomError(f"{exc} (fix: give the email or phone number as subscribed)") from exc
-    with open_database(settings).begin() as conn:
+    with db.open_database(settings).begin() as conn:
         person = store.find_subscriber(conn, key)
         if person is None:
             raise NewsroomError(f"no subscriber with {key} (fix: check `newsroom subscribers list`)")
@@ -217,7 +226,7 @@ def remove(
 def stats(output: FormatOption = "text", root: RootOption = None, now: NowOption = None) -> None:
     """Counts: subscribers, subscriptions, languages, topics, suppressions, deliveries, consent events."""
     settings = _settings(root)
-    with open_database(settings).connect() as conn:
+    with db.open_database(settings).connect() as conn:
         figures = {
             "subscribers": store.count_subscribers(conn),
             "subscriptions": {f"{c} {f}": n for (c, f), n in store.count_subscriptions(conn).items()},
@@ -248,7 +257,7 @@ def send_test(
     moment = _now(now)
     if channel not in store.CHANNELS:
         raise NewsroomError(f"--channel {channel!r}: use email or sms")
-    with open_database(settings).begin() as conn:
+    with db.open_database(settings).begin() as conn:
         notification = store.ensure_notification(
             conn, kind="test", key=f"test:{channel}:{moment.isoformat()}", payload={}, now=moment
         )
@@ -274,7 +283,7 @@ def deliver(
 ) -> None:
     """Send everything due in the delivery queue: claim batches, send, record. Ctrl-C stops cleanly."""
     settings = _settings(root)
-    report = run_delivery(
+    report = delivery.deliver(
         settings,
         _now(now),
         limit=limit,

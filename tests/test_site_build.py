@@ -94,7 +94,10 @@ def test_changing_one_release_rerenders_only_its_pages_and_listings(sample_root:
     )
     # its PDF, and the feeds and sitemaps that list it; no other release's PDF
     assert {name for name in rendered if name.startswith("pdf:")} == {f"pdf:en:{LABOR}"}
-    assert all(name.split(":")[0] in ("site", "pdf", "feed", "sitemap", "news") for name in rendered)
+    # its short-link pages are keyed by its files, like its own pages
+    assert {name for name in rendered if name.startswith("sms-redirect:")} == {f"sms-redirect:{LABOR}"}
+    kinds = ("site", "pdf", "feed", "sitemap", "news", "sms-redirect")
+    assert all(name.split(":")[0] in kinds for name in rendered)
     after = stamps(sample_root / "site")
     assert after[f"en/releases/{NYX}/index.html"] == before[f"en/releases/{NYX}/index.html"]
     assert after[f"en/releases/{LABOR}/index.html"] != before[f"en/releases/{LABOR}/index.html"]

@@ -11,7 +11,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from newsroom.content.models import Release
 
 
 class Artifact(NamedTuple):
@@ -49,3 +52,32 @@ def _feed(hasher: Any, value: object) -> None:
             _feed(hasher, item)
     else:
         _feed(hasher, repr(value))
+
+
+def fast_key(*parts: str) -> str:
+    """`digest` for flat strings: one join and one hash (unit keys are computed for every page of
+    every build, so they must cost microseconds). Parts must not contain the unit separator."""
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:24]
+
+
+# id(release) -> (release, fingerprint); the release is held so its id cannot be reused while cached.
+_FINGERPRINTS: dict[int, tuple[Release, str]] = {}
+_FINGERPRINTS_MAX = 200_000  # a long-lived `serve` reloads releases; start over rather than grow
+
+
+def release_fingerprint(release: Release) -> str:
+    """Everything a release's outputs read: the original file (its revision holds status and all
+    metadata) and each translation's text. Computed once per loaded release: the site, feed and
+    SMS units of one build all ask for it."""
+    hit = _FINGERPRINTS.get(id(release))
+    if hit is not None and hit[0] is release:
+        return hit[1]
+    if len(_FINGERPRINTS) >= _FINGERPRINTS_MAX:
+        _FINGERPRINTS.clear()
+    translations = (
+        fast_key(t.language, t.meta.model_dump_json(), t.body)
+        for _, t in sorted(release.translations.items())
+    )
+    fingerprint = fast_key(release.revision, *translations)
+    _FINGERPRINTS[id(release)] = (release, fingerprint)
+    return fingerprint

@@ -8,6 +8,7 @@ missing from a catalog falls back to the English source text.
 
 from __future__ import annotations
 
+import hashlib
 import io
 from datetime import date
 from functools import cache
@@ -45,6 +46,7 @@ def translations(language: str, domain: str) -> NullTranslations:
     return Translations(fp=buffer, domain=domain)
 
 
+@cache
 def text_direction(language: str) -> str:
     return Locale.parse(babel_locale(language)).text_direction
 
@@ -63,3 +65,12 @@ def language_name(code: str, in_language: str) -> str:
         return haitian.LANGUAGE_NAMES[code]
     names = Locale.parse(babel_locale(in_language)).languages
     return str(names.get(code) or names.get(code.split("-")[0]) or code)
+
+
+@cache
+def catalog_fingerprint(domain: str) -> str:
+    """A hash of every language's catalog for `domain`: part of the keys of what uses its strings."""
+    hasher = hashlib.sha256()
+    for path in sorted(LOCALE_DIR.glob(f"*/LC_MESSAGES/{domain}.po")):
+        hasher.update(path.parent.parent.name.encode() + b"\0" + path.read_bytes())
+    return hasher.hexdigest()[:24]

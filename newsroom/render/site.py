@@ -20,7 +20,7 @@ from newsroom.content.models import Release
 from newsroom.gate import Published
 from newsroom.render import site_pages as pages
 from newsroom.render import site_release
-from newsroom.render.base import Artifact, Unit, digest
+from newsroom.render.base import Artifact, Unit, digest, release_fingerprint
 from newsroom.render.i18n import LOCALE_DIR
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "site"
@@ -109,15 +109,6 @@ def _listings(releases: tuple[Release, ...], settings: Settings) -> dict[str, Li
 def _key(*parts: str) -> str:
     """A fast hash of strings (unit keys need only be stable, and this runs for every page)."""
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:24]
-
-
-def release_fingerprint(release: Release) -> str:
-    """Everything a release's pages read: the original file (its revision holds status and all
-    metadata) and each translation's text."""
-    translations = (
-        digest(t.language, t.meta.model_dump_json(), t.body) for _, t in sorted(release.translations.items())
-    )
-    return _key(release.revision, *translations)
 
 
 def _media_key(release: Release, fingerprint: str) -> str:

@@ -30,8 +30,8 @@ from newsroom.content.sms import SHORT_CODE_LENGTH, assemble, clean_text
 from newsroom.errors import RenderError
 from newsroom.gate import Published
 from newsroom.render import urls
-from newsroom.render.base import Artifact, Unit, digest
-from newsroom.render.i18n import text_direction, translations
+from newsroom.render.base import Artifact, Unit, fast_key, release_fingerprint
+from newsroom.render.i18n import catalog_fingerprint, text_direction, translations
 
 # Bump when the redirect page's markup changes, so incremental builds re-render it.
 REDIRECT_PAGE_VERSION = 3
@@ -57,8 +57,12 @@ class SmsAlert:
 
 def short_code(slug: str, language: str) -> str:
     """A stable 8-character code for (release, language): lowercase base32, GSM-7 safe."""
-    raw = hashlib.sha256(f"{slug}\n{language}".encode()).digest()
-    return base64.b32encode(raw).decode("ascii").lower()[:SHORT_CODE_LENGTH]
+    return base64.b32encode(_code_bytes(slug, language)).decode("ascii").lower()
+
+
+def _code_bytes(slug: str, language: str) -> bytes:
+    """The 40 bits behind a short code (base32 spells 5 bytes as exactly 8 characters)."""
+    return hashlib.sha256(f"{slug}\n{language}".encode()).digest()[: SHORT_CODE_LENGTH * 5 // 8]
 
 
 def short_link(settings: Settings, slug: str, language: str) -> str:
@@ -180,32 +184,38 @@ def reply_text(kind: ReplyKind, language: str, settings: Settings) -> str:
 
 
 def sms_redirect_units(published: Published) -> Iterator[Unit]:
-    """One unit per release (public or withdrawn): its r/<code>/index.html page in every language."""
+    """One unit per release (public or withdrawn): its r/<code>/index.html page in every language.
+
+    The key is the release's fingerprint plus what every page shares (catalog, base URL, markup
+    version); the pages themselves are made only when the unit renders."""
     settings = published.settings
     releases = (*published.releases, *published.withdrawn)
     check_unique_codes(
         [(release.slug, language) for release in releases for language in settings.language_codes]
     )
+    shared = fast_key(
+        "sms-redirect", str(REDIRECT_PAGE_VERSION), catalog_fingerprint("sms"), settings.site.base_url,
+        *settings.language_codes,
+    )  # fmt: skip
     for release in releases:
-        pages = tuple(_redirect_page(release, language, settings) for language in settings.language_codes)
         yield Unit(
             name=f"sms-redirect:{release.slug}",
-            key=digest("sms-redirect", REDIRECT_PAGE_VERSION, pages),
-            render=render_redirect_pages,
-            args=(pages,),
+            key=fast_key(shared, release_fingerprint(release)),
+            render=render_release_redirects,
+            args=(release, settings),
         )
 
 
 def check_unique_codes(pairs: Iterable[tuple[str, str]]) -> None:
     """RenderError when two (slug, language) pairs share a short code (40 bits: rare, but then two
     alerts would link to one page)."""
-    seen: dict[str, tuple[str, str]] = {}
+    seen: dict[bytes, tuple[str, str]] = {}
     for slug, language in pairs:
-        code = short_code(slug, language)
-        other = seen.setdefault(code, (slug, language))
+        other = seen.setdefault(_code_bytes(slug, language), (slug, language))
         if other != (slug, language):
             raise RenderError(
-                f"SMS short link r/{code}/ would serve both {other[0]} ({other[1]}) and {slug} ({language}) "
+                f"SMS short link r/{short_code(slug, language)}/ would serve both "
+                f"{other[0]} ({other[1]}) and {slug} ({language}) "
                 "(fix: set a different `slug:` on one of them)"
             )
 
@@ -222,6 +232,12 @@ def _redirect_page(release: Release, language: str, settings: Settings) -> Redir
         short_code(release.slug, language), language, text_direction(language),
         localized.title, localized.language, text_direction(localized.language), link_text, target,
     )  # fmt: skip
+
+
+def render_release_redirects(release: Release, settings: Settings) -> list[Artifact]:
+    return render_redirect_pages(
+        _redirect_page(release, language, settings) for language in settings.language_codes
+    )
 
 
 def render_redirect_pages(pages: Iterable[RedirectPage]) -> list[Artifact]:
