@@ -104,6 +104,25 @@ def test_changing_one_release_rerenders_only_its_pages_and_listings(sample_root:
     assert "cold-season" in page(sample_root, f"/en/releases/{LABOR}/")
 
 
+def test_first_build_mirrors_its_tree_and_later_builds_never_write_through_it(sample_root: Path) -> None:
+    build(sample_root, SAMPLE_NOW)
+    live = (sample_root / "site").resolve()
+    other = sample_root / ".site-builds" / ("b" if live.parent.name == "a" else "a") / "public"
+    assert stamps(other) == stamps(live)  # the same files, hard-linked: nothing copied
+    old_site = tree(live)
+    original = next(sample_root.glob(f"releases/*/*-{LABOR}/en.md"))
+    original.write_text(original.read_text().replace("winter", "cold-season", 1), encoding="utf-8")
+
+    report = build(sample_root, SAMPLE_NOW)
+
+    assert (sample_root / "site").resolve() == other
+    assert 0 < report.written < len(old_site) / 4  # its pages, listings and feeds, not the whole site
+    assert tree(live) == old_site  # the previous tree kept its bytes: files were replaced, not edited
+    assert "cold-season" in page(sample_root, f"/en/releases/{LABOR}/")
+    unchanged = f"en/releases/{NYX}/index.html"
+    assert stamps(other)[unchanged] == stamps(live)[unchanged]
+
+
 def _failing_render() -> list[Artifact]:
     raise RenderError("the template broke")
 

@@ -7,17 +7,21 @@ Layout on disk (all under the newsroom root), double-buffered:
     .site-builds/{a,b}/manifest.json    per tree: unit name -> {"key", "files": {path: sha256}}
 
 A build
-1. renders only units whose key differs from the live manifest's (in a pool of forked processes,
-   one per core; only an index goes to a worker and only the artifacts come back);
-2. brings the *other* tree up to date: files it already has with the right bytes are left alone,
-   files the live tree has with the right bytes are hard-linked from it (same inode and mtime),
-   new bytes are written (to a temporary name, then renamed), files of vanished units are removed;
+1. marks the *other* tree dirty (removes its manifest) and renders only units whose key differs
+   from the live manifest's, in a pool of forked processes, one per core: only an index goes to a
+   worker, which writes the unit's files into the other tree itself (where the bytes differ from
+   what that tree holds) and sends back only their hashes;
+2. brings the rest of the other tree up to date: files the live tree has with the right bytes are
+   hard-linked from it (same inode and mtime), files of vanished units are removed; a file is never
+   written through, only replaced, since the two trees share inodes;
 3. swaps `site` over to that tree with one `os.replace` of a symlink: readers see the old site or
    the new one, never a mixture.
 The other tree is one build behind, so a build costs what changed in the last two builds, not the
-size of the site. A render failure happens before anything is touched; a failure while syncing leaves
-the other tree without a manifest (it is rebuilt from the live tree next time) and the live tree
-intact. A build where nothing changed writes nothing at all. Same inputs => same bytes.
+size of the site; a first build mirrors its tree into the other one with hard links, so that the
+first change after it costs no more than later ones. Nothing a build does touches the live tree: a
+render failure or a crash leaves the other tree without a manifest (it is rebuilt from the live
+tree next time) and the live site as it was. A build where nothing changed writes nothing at all.
+Same inputs => same bytes.
 """
 
 from __future__ import annotations
@@ -120,24 +124,27 @@ def _build_locked(
     stale = [unit for unit in units if not _reusable(unit, previous.get(unit.name))]
     if not stale and set(previous) == {unit.name for unit in units}:
         return BuildReport([], len(units), 0, 0, False, settings.site_dir)
+    target = builds / (TREES[1] if live is not None and live.name == TREES[0] else TREES[0])
+    current = _open_for_writing(target)
     if heavy_renderer is None:
-        rendered = render_units(stale)
+        rendered = render_units(stale, target / PUBLIC, current)
     else:
-        rendered = render_units([u for u in stale if not u.heavy])
-        rendered.update(heavy_renderer([u for u in stale if u.heavy]))
+        rendered = render_units([u for u in stale if not u.heavy], target / PUBLIC, current)
+        heavy = heavy_renderer([u for u in stale if u.heavy])
+        rendered.update(_write_rendered(heavy, target / PUBLIC, current))
     manifest = _new_manifest(units, rendered, previous)
     report = BuildReport(
         [unit.name for unit in stale], len(units) - len(stale), _count_written(previous, manifest),
         _count_removed(previous, manifest), True, settings.site_dir,
     )  # fmt: skip
+    _finish_tree(target, manifest, current, rendered, live)
     if live is not None and _hashes(manifest) == _hashes(previous):
         _write_manifest(live, manifest)  # new keys, same bytes: the public tree stays as it is
         report.changed = False
         return report
-    target = builds / (TREES[1] if live is not None and live.name == TREES[0] else TREES[0])
-    _sync_tree(target, manifest, rendered, live, previous)
     _swap_in(settings.site_dir, target)
     _remove_strays(builds)
+    _mirror_if_missing(target, builds / (TREES[0] if target.name == TREES[1] else TREES[1]), manifest)
     return report
 
 
@@ -153,29 +160,36 @@ def collect_units(published: Published, providers: Iterable[UnitProvider]) -> li
     return units
 
 
-# --- rendering -------------------------------------------------------------------------------------
+# --- rendering ---------------------------------------------------------------------------------
 
 _PENDING: Sequence[Unit] = ()  # the units a forked worker can see, by index
+_OUTPUT: tuple[Path, dict[str, str]] = (Path(), {})  # where workers write, and what it holds
+_FOLDERS: set[str] = set()  # folders this process knows exist in the tree being written
+
+UnitFiles = dict[str, dict[str, str]]  # unit name -> {path: sha256 of its bytes}
 
 
-def render_units(units: Sequence[Unit]) -> dict[str, list[Artifact]]:
-    """Render units on every core (heavy ones first, so they do not finish last)."""
-    global _PENDING
+def render_units(units: Sequence[Unit], public: Path, holds: dict[str, str]) -> UnitFiles:
+    """Render units on every core (heavy ones first, so they do not finish last) and write their
+    files under `public`, which holds `holds` (path -> sha256); returns what each unit wrote."""
+    global _PENDING, _OUTPUT
     order = sorted(range(len(units)), key=lambda i: not units[i].heavy)
-    if len(units) < POOL_THRESHOLD or (os.cpu_count() or 1) < 2:
-        return {units[i].name: _render_one(units[i]) for i in order}
-    _PENDING = units
+    _FOLDERS.clear()
+    _PENDING, _OUTPUT = units, (public, holds)
     try:
+        if len(units) < POOL_THRESHOLD or (os.cpu_count() or 1) < 2:
+            return {units[i].name: _render_index(i) for i in order}
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=context) as pool:
             results = pool.map(_render_index, order, chunksize=max(1, len(order) // 64))
-            return {units[i].name: artifacts for i, artifacts in zip(order, results, strict=True)}
+            return {units[i].name: files for i, files in zip(order, results, strict=True)}
     finally:
-        _PENDING = ()
+        _PENDING, _OUTPUT = (), (Path(), {})
 
 
-def _render_index(index: int) -> list[Artifact]:
-    return _render_one(_PENDING[index])
+def _render_index(index: int) -> dict[str, str]:
+    unit = _PENDING[index]
+    return _write_artifacts(_render_one(unit), *_OUTPUT)
 
 
 def _render_one(unit: Unit) -> list[Artifact]:
@@ -184,14 +198,49 @@ def _render_one(unit: Unit) -> list[Artifact]:
     except RenderError as exc:
         raise RenderError(f"{unit.name}: {exc}") from exc
     for artifact in artifacts:
-        _check_path(unit, artifact.path)
+        _check_path(unit.name, artifact.path)
     return artifacts
 
 
-def _check_path(unit: Unit, path: str) -> None:
+def _write_rendered(rendered: dict[str, list[Artifact]], public: Path, holds: dict[str, str]) -> UnitFiles:
+    """Write artifacts rendered elsewhere (the heavy renderer's), as a worker would."""
+    for name, artifacts in rendered.items():
+        for artifact in artifacts:
+            _check_path(name, artifact.path)
+    return {name: _write_artifacts(artifacts, public, holds) for name, artifacts in rendered.items()}
+
+
+def _write_artifacts(artifacts: list[Artifact], public: Path, holds: dict[str, str]) -> dict[str, str]:
+    files: dict[str, str] = {}
+    for artifact in artifacts:
+        sha = _sha(artifact.data)
+        files[artifact.path] = sha
+        if holds.get(artifact.path) != sha:
+            _put(public, artifact.path, artifact.data, replace=artifact.path in holds)
+    return files
+
+
+def _sha(data: bytes) -> str:
+    # 128 bits tell files apart; shorter hashes keep a 10,000-release manifest quick to read
+    return hashlib.sha256(data).hexdigest()[:32]
+
+
+def _put(public: Path, path: str, data: bytes, *, replace: bool) -> None:
+    destination = os.path.join(public, path)
+    folder = os.path.dirname(destination)
+    if folder not in _FOLDERS:
+        os.makedirs(folder, exist_ok=True)
+        _FOLDERS.add(folder)
+    if replace:  # the old file may be a hard link shared with the live tree: never write through it
+        os.unlink(destination)
+    with open(destination, "wb") as file:
+        file.write(data)
+
+
+def _check_path(name: str, path: str) -> None:
     pure = PurePosixPath(path)
     if pure.is_absolute() or ".." in pure.parts or not pure.parts or path.endswith("/"):
-        raise RenderError(f"{unit.name}: artifact path {path!r} must be relative, inside the site, a file")
+        raise RenderError(f"{name}: artifact path {path!r} must be relative, inside the site, a file")
 
 
 # --- manifests -------------------------------------------------------------------------------------
@@ -228,20 +277,24 @@ def _reusable(unit: Unit, entry: dict[str, object] | None) -> bool:
     return entry is not None and entry.get("key") == unit.key
 
 
-def _new_manifest(units: list[Unit], rendered: dict[str, list[Artifact]], previous: Manifest) -> Manifest:
+def _new_manifest(units: list[Unit], rendered: UnitFiles, previous: Manifest) -> Manifest:
     manifest: Manifest = {}
     owners: dict[str, str] = {}
     for unit in units:
-        if unit.name in rendered:
-            files = {a.path: hashlib.sha256(a.data).hexdigest() for a in rendered[unit.name]}
-        else:
-            files = dict(previous[unit.name]["files"])  # type: ignore[call-overload]
+        # a unit that was not rendered is reused: it has the live build's files
+        files = rendered[unit.name] if unit.name in rendered else _files(previous[unit.name])
         for path in files:
             if path in owners:
                 raise RenderError(f"units {owners[path]!r} and {unit.name!r} both write {path!r}")
             owners[path] = unit.name
         manifest[unit.name] = {"key": unit.key, "files": dict(sorted(files.items()))}
     return dict(sorted(manifest.items()))
+
+
+def _files(entry: dict[str, object]) -> dict[str, str]:
+    files = entry["files"]
+    assert isinstance(files, dict)  # read back from the manifest's JSON
+    return files
 
 
 def _manifest_bytes(manifest: Manifest) -> bytes:
@@ -261,37 +314,59 @@ def _count_written(previous: Manifest, manifest: Manifest) -> int:
 # --- writing and swapping --------------------------------------------------------------------------
 
 
-def _sync_tree(
-    tree: Path,
-    manifest: Manifest,
-    rendered: dict[str, list[Artifact]],
-    live: Path | None,
-    live_manifest: Manifest,
-) -> None:
-    """Make `tree` hold exactly `manifest`'s files, touching only those that differ."""
+def _open_for_writing(tree: Path) -> dict[str, str]:
+    """Mark `tree` dirty until its manifest is written again; return what it holds (path -> sha).
+
+    A tree without a manifest (never built, or a build was interrupted) is started from nothing."""
     current = _read_manifest(tree)
-    if not current:  # never built, or a sync was interrupted: start from nothing
+    if not current:
         shutil.rmtree(tree, ignore_errors=True)
-    (tree / MANIFEST).unlink(missing_ok=True)  # the tree is dirty until its manifest is back
+    (tree / MANIFEST).unlink(missing_ok=True)
+    (tree / PUBLIC).mkdir(parents=True, exist_ok=True)
+    return _hashes(current)
+
+
+def _finish_tree(
+    tree: Path, manifest: Manifest, holds: dict[str, str], rendered: UnitFiles, live: Path | None
+) -> None:
+    """After the rendered files are written: link the other units' files from the live tree (they
+    are unchanged since it was built), remove the files no unit makes any more, write the manifest."""
     public = tree / PUBLIC
-    public.mkdir(parents=True, exist_ok=True)
-    have, in_live, wanted = _hashes(current), _hashes(live_manifest), _hashes(manifest)
-    fresh = {a.path: a.data for artifacts in rendered.values() for a in artifacts}
+    wanted = _hashes(manifest)
+    written = {path for files in rendered.values() for path in files}
+    _FOLDERS.clear()
     for path, sha in wanted.items():
-        if have.get(path) == sha:
+        if path in written or holds.get(path) == sha:
             continue
-        destination = public / path
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        scratch = destination.with_name(f".{destination.name}.new")
-        scratch.unlink(missing_ok=True)
-        if live is not None and in_live.get(path) == sha:
-            os.link(live / PUBLIC / path, scratch)
-        else:
-            scratch.write_bytes(fresh[path])
-        os.replace(scratch, destination)
-    for path in set(have) - set(wanted):
+        assert live is not None, "without a live tree every unit is rendered"
+        _link(live / PUBLIC / path, public, path, replace=path in holds)
+    for path in set(holds) - set(wanted):
         (public / path).unlink(missing_ok=True)
         _remove_empty_parents(public / path, public)
+    _write_manifest(tree, manifest)
+
+
+def _link(source: Path, public: Path, path: str, *, replace: bool) -> None:
+    destination = os.path.join(public, path)
+    folder = os.path.dirname(destination)
+    if folder not in _FOLDERS:
+        os.makedirs(folder, exist_ok=True)
+        _FOLDERS.add(folder)
+    if replace:
+        os.unlink(destination)
+    os.link(source, destination)
+
+
+def _mirror_if_missing(source: Path, tree: Path, manifest: Manifest) -> None:
+    """Give the other tree the live one's files (hard links, so no bytes are copied) when it has
+    none, so the next build only writes what changes."""
+    if (tree / MANIFEST).is_file():
+        return
+    shutil.rmtree(tree, ignore_errors=True)
+    (tree / PUBLIC).mkdir(parents=True)
+    _FOLDERS.clear()
+    for path in _hashes(manifest):
+        _link(source / PUBLIC / path, tree / PUBLIC, path, replace=False)
     _write_manifest(tree, manifest)
 
 
