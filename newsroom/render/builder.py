@@ -125,26 +125,27 @@ def _build_locked(
     if not stale and set(previous) == {unit.name for unit in units}:
         return BuildReport([], len(units), 0, 0, False, settings.site_dir)
     target = builds / (TREES[1] if live is not None and live.name == TREES[0] else TREES[0])
-    current = _open_for_writing(target)
+    other = builds / (TREES[0] if target.name == TREES[1] else TREES[1])
+    output = Output(target / PUBLIC, _open_for_writing(target), _mirror_public(other, live))
     if heavy_renderer is None:
-        rendered = render_units(stale, target / PUBLIC, current)
+        rendered = render_units(stale, output)
     else:
-        rendered = render_units([u for u in stale if not u.heavy], target / PUBLIC, current)
-        heavy = heavy_renderer([u for u in stale if u.heavy])
-        rendered.update(_write_rendered(heavy, target / PUBLIC, current))
+        rendered = render_units([u for u in stale if not u.heavy], output)
+        rendered.update(_write_rendered(heavy_renderer([u for u in stale if u.heavy]), output))
     manifest = _new_manifest(units, rendered, previous)
     report = BuildReport(
         [unit.name for unit in stale], len(units) - len(stale), _count_written(previous, manifest),
         _count_removed(previous, manifest), True, settings.site_dir,
     )  # fmt: skip
-    _finish_tree(target, manifest, current, rendered, live)
+    _finish_tree(target, manifest, output.holds, rendered, live)
     if live is not None and _hashes(manifest) == _hashes(previous):
         _write_manifest(live, manifest)  # new keys, same bytes: the public tree stays as it is
         report.changed = False
         return report
     _swap_in(settings.site_dir, target)
     _remove_strays(builds)
-    _mirror_if_missing(target, builds / (TREES[0] if target.name == TREES[1] else TREES[1]), manifest)
+    if output.mirror is not None:
+        _write_manifest(other, manifest)
     return report
 
 
@@ -163,19 +164,31 @@ def collect_units(published: Published, providers: Iterable[UnitProvider]) -> li
 # --- rendering ---------------------------------------------------------------------------------
 
 _PENDING: Sequence[Unit] = ()  # the units a forked worker can see, by index
-_OUTPUT: tuple[Path, dict[str, str]] = (Path(), {})  # where workers write, and what it holds
+
+
+@dataclass(frozen=True)
+class Output:
+    """Where rendered files go: the tree being built, what it holds now (path -> sha256), and on a
+    first build the other tree, which gets a hard link to every file written."""
+
+    public: Path
+    holds: dict[str, str]
+    mirror: Path | None = None
+
+
+_OUTPUT = Output(Path(), {})  # what forked workers write to
 _FOLDERS: set[str] = set()  # folders this process knows exist in the tree being written
 
 UnitFiles = dict[str, dict[str, str]]  # unit name -> {path: sha256 of its bytes}
 
 
-def render_units(units: Sequence[Unit], public: Path, holds: dict[str, str]) -> UnitFiles:
+def render_units(units: Sequence[Unit], output: Output) -> UnitFiles:
     """Render units on every core (heavy ones first, so they do not finish last) and write their
-    files under `public`, which holds `holds` (path -> sha256); returns what each unit wrote."""
+    files to `output`; returns the files each unit made, with their hashes."""
     global _PENDING, _OUTPUT
     order = sorted(range(len(units)), key=lambda i: not units[i].heavy)
     _FOLDERS.clear()
-    _PENDING, _OUTPUT = units, (public, holds)
+    _PENDING, _OUTPUT = units, output
     try:
         if len(units) < POOL_THRESHOLD or (os.cpu_count() or 1) < 2:
             return {units[i].name: _render_index(i) for i in order}
@@ -184,12 +197,12 @@ def render_units(units: Sequence[Unit], public: Path, holds: dict[str, str]) -> 
             results = pool.map(_render_index, order, chunksize=max(1, len(order) // 64))
             return {units[i].name: files for i, files in zip(order, results, strict=True)}
     finally:
-        _PENDING, _OUTPUT = (), (Path(), {})
+        _PENDING, _OUTPUT = (), Output(Path(), {})
 
 
 def _render_index(index: int) -> dict[str, str]:
     unit = _PENDING[index]
-    return _write_artifacts(_render_one(unit), *_OUTPUT)
+    return _write_artifacts(_render_one(unit), _OUTPUT)
 
 
 def _render_one(unit: Unit) -> list[Artifact]:
@@ -202,21 +215,23 @@ def _render_one(unit: Unit) -> list[Artifact]:
     return artifacts
 
 
-def _write_rendered(rendered: dict[str, list[Artifact]], public: Path, holds: dict[str, str]) -> UnitFiles:
+def _write_rendered(rendered: dict[str, list[Artifact]], output: Output) -> UnitFiles:
     """Write artifacts rendered elsewhere (the heavy renderer's), as a worker would."""
     for name, artifacts in rendered.items():
         for artifact in artifacts:
             _check_path(name, artifact.path)
-    return {name: _write_artifacts(artifacts, public, holds) for name, artifacts in rendered.items()}
+    return {name: _write_artifacts(artifacts, output) for name, artifacts in rendered.items()}
 
 
-def _write_artifacts(artifacts: list[Artifact], public: Path, holds: dict[str, str]) -> dict[str, str]:
+def _write_artifacts(artifacts: list[Artifact], output: Output) -> dict[str, str]:
     files: dict[str, str] = {}
     for artifact in artifacts:
         sha = _sha(artifact.data)
         files[artifact.path] = sha
-        if holds.get(artifact.path) != sha:
-            _put(public, artifact.path, artifact.data, replace=artifact.path in holds)
+        if output.holds.get(artifact.path) != sha:
+            _put(output.public, artifact.path, artifact.data, replace=artifact.path in output.holds)
+            if output.mirror is not None:
+                _link(output.public / artifact.path, output.mirror, artifact.path, replace=False)
     return files
 
 
@@ -357,17 +372,14 @@ def _link(source: Path, public: Path, path: str, *, replace: bool) -> None:
     os.link(source, destination)
 
 
-def _mirror_if_missing(source: Path, tree: Path, manifest: Manifest) -> None:
-    """Give the other tree the live one's files (hard links, so no bytes are copied) when it has
-    none, so the next build only writes what changes."""
-    if (tree / MANIFEST).is_file():
-        return
-    shutil.rmtree(tree, ignore_errors=True)
-    (tree / PUBLIC).mkdir(parents=True)
-    _FOLDERS.clear()
-    for path in _hashes(manifest):
-        _link(source / PUBLIC / path, tree / PUBLIC, path, replace=False)
-    _write_manifest(tree, manifest)
+def _mirror_public(other: Path, live: Path | None) -> Path | None:
+    """On a first build, the other tree's public folder (emptied), to mirror every file into: then
+    the next build, which writes there, costs only what changed."""
+    if live is not None:
+        return None
+    shutil.rmtree(other, ignore_errors=True)
+    (other / PUBLIC).mkdir(parents=True)
+    return other / PUBLIC
 
 
 def _remove_empty_parents(path: Path, top: Path) -> None:
