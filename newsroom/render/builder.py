@@ -4,7 +4,7 @@ Layout on disk (all under the newsroom root), double-buffered:
 
     site -> .site-builds/a/public       a symlink to the live tree: what the web server serves
     .site-builds/{a,b}/public           two trees: the live one and the next one
-    .site-builds/{a,b}/manifest.json    per tree: unit name -> {"key", "files": {path: sha256}}
+    .site-builds/{a,b}/manifest.pickle  per tree: each unit's key and files, each file's hash
 
 A build
 1. marks the *other* tree dirty (removes its manifest) and renders only units whose key differs
@@ -27,15 +27,16 @@ Same inputs => same bytes.
 from __future__ import annotations
 
 import fcntl
+import gc
 import hashlib
-import json
 import multiprocessing
 import os
+import pickle
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
@@ -46,7 +47,8 @@ from newsroom.render.base import Artifact, Unit, UnitProvider
 
 BUILDS_DIR = ".site-builds"
 PUBLIC = "public"
-MANIFEST = "manifest.json"
+MANIFEST = "manifest.pickle"
+MANIFEST_FORMAT = 2
 LOCK = ".lock"
 TREES = ("a", "b")
 # Below this many units to render, starting a pool (forking a process that may hold 10,000 releases)
@@ -54,7 +56,16 @@ TREES = ("a", "b")
 POOL_THRESHOLD = 100
 
 HeavyRenderer = Callable[[Sequence[Unit]], dict[str, list[Artifact]]]  # unit name -> its artifacts
-Manifest = dict[str, dict[str, object]]  # unit name -> {"key": str, "files": {path: sha256}}
+
+
+@dataclass
+class Manifest:
+    """What a tree holds. A pickle, not JSON: at 10,000 releases (78,000 files) it loads in a tenth
+    of the time, and a rebuild reads two of them."""
+
+    keys: dict[str, str] = field(default_factory=dict)  # unit name -> key
+    paths: dict[str, tuple[str, ...]] = field(default_factory=dict)  # unit name -> its files
+    files: dict[str, str] = field(default_factory=dict)  # path -> sha256 (128 bits, hex)
 
 
 @dataclass
@@ -121,8 +132,8 @@ def _build_locked(
 ) -> BuildReport:
     live = _live_tree(settings.site_dir, builds)
     previous = _read_manifest(live)
-    stale = [unit for unit in units if not _reusable(unit, previous.get(unit.name))]
-    if not stale and set(previous) == {unit.name for unit in units}:
+    stale = [unit for unit in units if previous.keys.get(unit.name) != unit.key]
+    if not stale and len(previous.keys) == len(units):
         return BuildReport([], len(units), 0, 0, False, settings.site_dir)
     target = builds / (TREES[1] if live is not None and live.name == TREES[0] else TREES[0])
     other = builds / (TREES[0] if target.name == TREES[1] else TREES[1])
@@ -138,7 +149,7 @@ def _build_locked(
         _count_removed(previous, manifest), True, settings.site_dir,
     )  # fmt: skip
     _finish_tree(target, manifest, output.holds, rendered, live)
-    if live is not None and _hashes(manifest) == _hashes(previous):
+    if live is not None and manifest.files == previous.files:
         _write_manifest(live, manifest)  # new keys, same bytes: the public tree stays as it is
         report.changed = False
         return report
@@ -273,57 +284,54 @@ def _live_tree(site_dir: Path, builds: Path) -> Path | None:
 
 
 def _read_manifest(tree: Path | None) -> Manifest:
-    if tree is None or not (tree / MANIFEST).is_file():
-        return {}
+    """The tree's manifest; an empty one when there is none or it cannot be read (then everything
+    is rendered again, which is always safe)."""
+    if tree is None:
+        return Manifest()
+    gc.disable()  # a quarter of a million small objects, none of them cyclic
     try:
-        data = json.loads((tree / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}  # unreadable: render everything again
-    return data if isinstance(data, dict) else {}
+        with (tree / MANIFEST).open("rb") as file:
+            stored = pickle.load(file)
+    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
+        return Manifest()
+    finally:
+        gc.enable()
+    if not (isinstance(stored, tuple) and len(stored) == 4 and stored[0] == MANIFEST_FORMAT):
+        return Manifest()
+    return Manifest(*stored[1:])
 
 
 def _write_manifest(tree: Path, manifest: Manifest) -> None:
     scratch = tree / f".{MANIFEST}.new"
-    scratch.write_bytes(_manifest_bytes(manifest))
+    stored = (MANIFEST_FORMAT, manifest.keys, manifest.paths, manifest.files)
+    scratch.write_bytes(pickle.dumps(stored, pickle.HIGHEST_PROTOCOL))
     os.replace(scratch, tree / MANIFEST)
 
 
-def _reusable(unit: Unit, entry: dict[str, object] | None) -> bool:
-    return entry is not None and entry.get("key") == unit.key
-
-
 def _new_manifest(units: list[Unit], rendered: UnitFiles, previous: Manifest) -> Manifest:
-    manifest: Manifest = {}
-    owners: dict[str, str] = {}
+    manifest = Manifest()
     for unit in units:
-        # a unit that was not rendered is reused: it has the live build's files
-        files = rendered[unit.name] if unit.name in rendered else _files(previous[unit.name])
-        for path in files:
-            if path in owners:
-                raise RenderError(f"units {owners[path]!r} and {unit.name!r} both write {path!r}")
-            owners[path] = unit.name
-        manifest[unit.name] = {"key": unit.key, "files": dict(sorted(files.items()))}
-    return dict(sorted(manifest.items()))
-
-
-def _files(entry: dict[str, object]) -> dict[str, str]:
-    files = entry["files"]
-    assert isinstance(files, dict)  # read back from the manifest's JSON
-    return files
-
-
-def _manifest_bytes(manifest: Manifest) -> bytes:
-    # No indent: json's C encoder only runs without one (10x faster on a 10,000-release manifest).
-    return json.dumps(manifest, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+        if unit.name in rendered:
+            made = rendered[unit.name]
+        else:  # reused: it has the live build's files
+            made = {path: previous.files[path] for path in previous.paths[unit.name]}
+        for path, sha in made.items():
+            if path in manifest.files:
+                owner = next(name for name, paths in manifest.paths.items() if path in paths)
+                raise RenderError(f"units {owner!r} and {unit.name!r} both write {path!r}")
+            manifest.files[path] = sha
+        manifest.keys[unit.name] = unit.key
+        manifest.paths[unit.name] = tuple(made)
+    return manifest
 
 
 def _count_removed(previous: Manifest, manifest: Manifest) -> int:
-    return len(set(_hashes(previous)) - set(_hashes(manifest)))
+    return sum(1 for path in previous.files if path not in manifest.files)
 
 
 def _count_written(previous: Manifest, manifest: Manifest) -> int:
-    old = _hashes(previous)
-    return sum(1 for path, sha in _hashes(manifest).items() if old.get(path) != sha)
+    old = previous.files
+    return sum(1 for path, sha in manifest.files.items() if old.get(path) != sha)
 
 
 # --- writing and swapping --------------------------------------------------------------------------
@@ -334,11 +342,11 @@ def _open_for_writing(tree: Path) -> dict[str, str]:
 
     A tree without a manifest (never built, or a build was interrupted) is started from nothing."""
     current = _read_manifest(tree)
-    if not current:
+    if not current.keys:
         shutil.rmtree(tree, ignore_errors=True)
     (tree / MANIFEST).unlink(missing_ok=True)
     (tree / PUBLIC).mkdir(parents=True, exist_ok=True)
-    return _hashes(current)
+    return current.files
 
 
 def _finish_tree(
@@ -347,7 +355,7 @@ def _finish_tree(
     """After the rendered files are written: link the other units' files from the live tree (they
     are unchanged since it was built), remove the files no unit makes any more, write the manifest."""
     public = tree / PUBLIC
-    wanted = _hashes(manifest)
+    wanted = manifest.files
     written = {path for files in rendered.values() for path in files}
     _FOLDERS.clear()
     for path, sha in wanted.items():
@@ -387,10 +395,6 @@ def _remove_empty_parents(path: Path, top: Path) -> None:
     while folder != top and folder.is_dir() and not any(folder.iterdir()):
         folder.rmdir()
         folder = folder.parent
-
-
-def _hashes(manifest: Manifest) -> dict[str, str]:
-    return {path: sha for entry in manifest.values() for path, sha in entry["files"].items()}  # type: ignore[attr-defined]
 
 
 def _remove_strays(builds: Path) -> None:
