@@ -18,7 +18,7 @@ from newsroom.content.loader import load_newsroom
 from newsroom.errors import RenderError
 from newsroom.gate import Published, gate
 from newsroom.render.i18n import LOCALE_DIR
-from newsroom.render.pdf import TEMPLATES_DIR, pdf_units, preview_pdf, render_pdf
+from newsroom.render.pdf import TEMPLATES_DIR, pdf_units, preview_pdf
 from newsroom.render.pdf_pool import PdfPool
 from newsroom.render.pdf_stage import render_pdfs
 from tests.conftest import EMBARGOED_SLUG, EMBARGOED_WORDS, REPO, SAMPLE_NOW
@@ -190,7 +190,7 @@ def test_the_glyph_check_catches_a_character_no_font_has(tmp_path: Path) -> None
     published = gate(load_newsroom(settings), SAMPLE_NOW)
     unit = next(u for u in pdf_units(published) if u.name == "pdf:en:labor-statement-winter-jobs")
     pdf = tmp_path / "labor.pdf"
-    pdf.write_bytes(render_pdf(*unit.args)[0].data)
+    pdf.write_bytes(unit.render(*unit.args)[0].data)
     assert characters_without_glyphs(pdf) == {"\ue000"}
 
 
@@ -231,7 +231,7 @@ def test_the_logo_is_on_the_letterhead_and_part_of_the_key(tmp_path: Path) -> No
     published = gate(load_newsroom(load_settings(settings.root, environ={})), SAMPLE_NOW)
     unit = next(u for u in pdf_units(published) if u.name == f"pdf:ru:{NYX}")
     pdf = tmp_path / "with-logo.pdf"
-    pdf.write_bytes(render_pdf(*unit.args)[0].data)
+    pdf.write_bytes(unit.render(*unit.args)[0].data)
     structure = b"".join(raw_objects(pdf))
     assert b"/S /Figure" in structure and b"/Alt" in structure  # the logo: a tagged figure with alt text
     assert "Пресс-центр штата и города" in squeeze(pdf_text(pdf))
@@ -280,7 +280,7 @@ def test_footer_carries_the_release_url(site: Site) -> None:
 
 def test_same_inputs_give_byte_identical_pdfs(site: Site, pool: PdfPool) -> None:
     unit = next(u for u in pdf_units(site.published) if u.name == f"pdf:ar:{CITY}")
-    in_process = render_pdf(*unit.args)[0].data
+    in_process = unit.render(*unit.args)[0].data
     in_worker = pool.render([unit])[unit.name][0].data
     assert in_process == in_worker == site.pdf(CITY, "ar").read_bytes()
     assert b"CreationDate (D:20241203150000" in in_process or pdf_info(site.pdf(CITY, "ar"))[

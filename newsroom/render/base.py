@@ -60,24 +60,36 @@ def fast_key(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:24]
 
 
-# id(release) -> (release, fingerprint); the release is held so its id cannot be reused while cached.
-_FINGERPRINTS: dict[int, tuple[Release, str]] = {}
+# id(release) -> (release, fingerprint of the whole release, of each language's text); the release
+# is held so that its id cannot be reused while it is cached.
+_FINGERPRINTS: dict[int, tuple[Release, str, dict[str, str]]] = {}
 _FINGERPRINTS_MAX = 200_000  # a long-lived `serve` reloads releases; start over rather than grow
 
 
 def release_fingerprint(release: Release) -> str:
     """Everything a release's outputs read: the original file (its revision holds status and all
-    metadata) and each translation's text. Computed once per loaded release: the site, feed and
+    metadata) and each translation's text. Computed once per loaded release: the site, feed, PDF and
     SMS units of one build all ask for it."""
+    return _fingerprints(release)[1]
+
+
+def text_fingerprint(release: Release, language: str) -> str:
+    """What the release's text in `language` is made of: the original file and, if there is one,
+    that language's translation (for outputs in one language, like a PDF)."""
+    texts = _fingerprints(release)[2]
+    return fast_key(release.revision, texts[language]) if language in texts else release.revision
+
+
+def _fingerprints(release: Release) -> tuple[Release, str, dict[str, str]]:
     hit = _FINGERPRINTS.get(id(release))
     if hit is not None and hit[0] is release:
-        return hit[1]
+        return hit
     if len(_FINGERPRINTS) >= _FINGERPRINTS_MAX:
         _FINGERPRINTS.clear()
-    translations = (
-        fast_key(t.language, t.meta.model_dump_json(), t.body)
-        for _, t in sorted(release.translations.items())
-    )
-    fingerprint = fast_key(release.revision, *translations)
-    _FINGERPRINTS[id(release)] = (release, fingerprint)
-    return fingerprint
+    texts = {
+        language: fast_key(language, translation.meta.model_dump_json(), translation.body)
+        for language, translation in sorted(release.translations.items())
+    }
+    entry = (release, fast_key(release.revision, *texts.values()), texts)
+    _FINGERPRINTS[id(release)] = entry
+    return entry

@@ -1,8 +1,9 @@
 """PDF press releases: one tagged (PDF/UA) document per public release and language.
 
-The main process only gathers each PDF's inputs into a `PdfDocument` (plain data: no Markdown, no
-Babel, no WeasyPrint) and hashes them into the unit's key, so a run where nothing changed costs one
-hash per PDF. Rendering happens in `render_pdf`, which runs in the long-lived workers of `pdf_pool`.
+A PDF's key joins the release's fingerprint (its files), the settings, the PDF catalog, templates
+and code, and the images it shows, so a run where nothing changed costs one short hash per PDF.
+Its inputs are gathered into a `PdfDocument` (plain data) and rendered by `render_release_pdf` in a
+worker.
 
 Public PDFs always say "FOR IMMEDIATE RELEASE" and depend on nothing but their inputs (not on
 `now`), so their bytes and keys are stable. An embargoed copy for journalists is a staff preview
@@ -26,7 +27,7 @@ from newsroom.content.models import Contact, Correction, Event, Image, Newsroom,
 from newsroom.errors import RenderError
 from newsroom.gate import Published, State, state_at
 from newsroom.render import urls
-from newsroom.render.base import Artifact, Unit, digest
+from newsroom.render.base import Artifact, Unit, digest, fast_key, text_fingerprint
 from newsroom.render.i18n import LOCALE_DIR
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "pdf"
@@ -118,21 +119,24 @@ def document_for(release: Release, language: str, settings: Settings, banner: Ba
 def pdf_units(published: Published) -> Iterator[Unit]:
     """One heavy unit per public release per language it exists in; keys computed without rendering."""
     settings = published.settings
-    stamp = format_stamp()
+    shared = fast_key(format_stamp(), _logo_hash(settings), settings.file.model_dump_json())
     catalogs = {code: _catalog_hash(code) for code in settings.language_codes}
-    logo = _logo_hash(settings)
     for release in published.releases:
-        assets = _asset_hashes(release)
+        media = _media_key(release)
         for language in release.languages:
-            document = document_for(release, language, settings, "immediate")
             catalog = catalogs.get(language) or _catalog_hash(language)
+            text = text_fingerprint(release, language)
             yield Unit(
                 name=f"pdf:{language}:{release.slug}",
-                key=digest(stamp, catalog, logo, assets, document.content_key()),
-                render=render_pdf,
-                args=(document,),
+                key=fast_key(shared, catalog, text, language, media),
+                render=render_release_pdf,
+                args=(release, language, settings),
                 heavy=True,
             )
+
+
+def render_release_pdf(release: Release, language: str, settings: Settings) -> list[Artifact]:
+    return render_pdf(document_for(release, language, settings, "immediate"))
 
 
 def render_pdf(document: PdfDocument) -> list[Artifact]:
@@ -201,14 +205,18 @@ def _catalog_hash(language: str) -> str:
     return _file_hash(path) if path.is_file() else ""
 
 
-def _asset_hashes(release: Release) -> tuple[tuple[str, str], ...]:
-    """Hashes of the release's images (front matter or body) that can appear in its PDF."""
-    attachments = {item.src for item in release.meta.attachments}
-    return tuple(
-        (path.name, _file_hash(path))
-        for path in sorted(release.folder.iterdir())
-        if path.is_file() and path.suffix != ".md" and path.name not in attachments
-    )
+def _media_key(release: Release) -> str:
+    """The hashes of the images the release's PDFs can show ("" for most releases: none). Only
+    files the release names are looked at, as for the site (site_release.media_files)."""
+    meta = release.meta
+    bodies = (release.body, *(t.body for t in release.translations.values()))
+    if not meta.images and not any("![" in body for body in bodies):
+        return ""
+    from newsroom.render.site_release import media_files
+
+    attachments = {item.src for item in meta.attachments}
+    files = [name for name in media_files(release) if name not in attachments]
+    return fast_key(*(f"{name}:{_file_hash(release.folder / name)}" for name in files))
 
 
 def _file_hash(path: Path) -> str:
