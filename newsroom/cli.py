@@ -250,6 +250,9 @@ def serve(
     root: RootOption = None,
     now: NowOption = None,
     port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1.")] = 8000,
+    no_pdf: Annotated[
+        bool, typer.Option("--no-pdf", help="Pages, feeds and sitemaps only: quicker rebuilds, no PDFs.")
+    ] = False,
 ) -> None:
     """Preview the site on 127.0.0.1:PORT (rebuilt whenever a release or template changes), and the
     site with the subscription web app on PORT+1."""
@@ -266,6 +269,7 @@ def serve(
             lambda: moment or now_for(None),
             lambda text: console.print(text, markup=False),
             port=port,
+            pdfs=not no_pdf,
         )
     finally:
         web_app.stop()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from http import HTTPStatus
@@ -82,23 +83,30 @@ def _stamp(info: os.stat_result) -> tuple[int, int]:
 
 
 def rebuild(
-    root: Path, now: Callable[[], datetime], say: Callable[[str], None], *, chrome_changed: bool = True
+    root: Path,
+    now: Callable[[], datetime],
+    say: Callable[[str], None],
+    *,
+    chrome_changed: bool = True,
+    pdfs: bool = True,
 ) -> None:
     """One build; a failing one is reported and the previous site keeps being served."""
     if chrome_changed:  # else the compiled templates and catalogs are still right: keep them
         for cached in (site._code_fingerprint, site_pages.environment, translations):
             cached.cache_clear()
     try:
+        started = time.perf_counter()
         settings = load_settings(root)
-        say(f"site: {build_at(settings, now()).summary()}")
+        report = build_at(settings, now(), pdfs=pdfs)
+        say(f"site: {report.summary()} in {time.perf_counter() - started:.2f} s")
     except NewsroomError as exc:
         say(f"build failed, still serving the previous site:\n{exc.message}")
 
 
 def serve(root: Path, now: Callable[[], datetime], say: Callable[[str], None], port: int = 8000,
-          interval: float = 1.0, stop: threading.Event | None = None) -> None:  # fmt: skip
+          interval: float = 1.0, stop: threading.Event | None = None, pdfs: bool = True) -> None:  # fmt: skip
     """Build, serve, and rebuild on changes until Ctrl-C (or until `stop` is set)."""
-    rebuild(root, now, say)
+    rebuild(root, now, say, pdfs=pdfs)
     settings = load_settings(root)
     server = start_server(settings.site_dir, port)
     say(f"serving {settings.site_dir} at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
@@ -110,7 +118,7 @@ def serve(root: Path, now: Callable[[], datetime], say: Callable[[str], None], p
             if current != seen:
                 chrome_changed = current["chrome"] != seen["chrome"]
                 seen = current
-                rebuild(root, now, say, chrome_changed=chrome_changed)
+                rebuild(root, now, say, chrome_changed=chrome_changed, pdfs=pdfs)
     except KeyboardInterrupt:
         pass
     finally:
