@@ -11,6 +11,7 @@ import yaml
 FENCE = "---"
 # Fields kept exactly as written: a revision like 000000000000 or 1234e5678901 must not become a number.
 VERBATIM_FIELDS = frozenset({"revision"})
+STR_TAG = "tag:yaml.org,2002:str"
 Location = tuple[str | int, ...]
 
 
@@ -188,6 +189,8 @@ class _Builder:
     def scalar(self, node: yaml.Node) -> Any:
         if not isinstance(node, yaml.ScalarNode):
             raise FrontMatterError(self.line(node), "a field name must be text", "write `name: value`")
+        if node.tag == STR_TAG:  # most values: what construct_object would return, without its cost
+            return node.value
         try:
             return self.constructor.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
