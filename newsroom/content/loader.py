@@ -17,7 +17,7 @@ from newsroom.config import Settings
 from newsroom.content.body import is_local_asset, scan_body
 from newsroom.content.checks import editorial_warnings
 from newsroom.content.frontmatter import Document, FrontMatterError, decode, parse
-from newsroom.content.memo import FolderMemo, listing_signature
+from newsroom.content.memo import FolderMemo, Signature, listing_signature
 from newsroom.content.models import Newsroom, OriginalMeta, Release, Translation, TranslationMeta
 from newsroom.content.times import TIME_HINT
 from newsroom.diagnostics import Diagnostic, Severity, relative
@@ -53,8 +53,8 @@ def load_newsroom(settings: Settings, *, cache: Path | None = None) -> Newsroom:
     """
     report = _Report(settings.root)
     memo = FolderMemo(cache, settings) if cache else None
+    folders = _release_folders(settings.releases_dir, signatures=memo is not None)
     releases: list[Release] = []
-    folders = _release_folders(settings.releases_dir)
     for folder in folders:
         release, problems = _load_folder_cached(folder, settings, memo)
         report.items.extend(problems)
@@ -74,13 +74,13 @@ class _Folder(NamedTuple):
     order: tuple[str, ...]  # its path below releases/: sorts like the folder's Path
     path: str
     files: list[str]  # names of its .md files, sorted
-    entries: list[os.DirEntry[str]]  # everything in it, for the cache's signature
+    signature: Signature  # for the cache: its files' names, mtimes and sizes; () without a cache
 
 
 def _load_folder_cached(
     folder: _Folder, settings: Settings, memo: FolderMemo | None
 ) -> tuple[Release | None, list[Diagnostic]]:
-    signature = listing_signature(folder.path, folder.entries) if memo is not None else ()
+    signature = folder.signature
     if memo is not None and (hit := memo.get(folder.path, signature)) is not None:
         return hit[1], hit[2]
     report = _Report(settings.root)
@@ -93,18 +93,18 @@ def _load_folder_cached(
     return release, report.items
 
 
-def _release_folders(releases_dir: Path) -> list[_Folder]:
+def _release_folders(releases_dir: Path, *, signatures: bool = False) -> list[_Folder]:
     """Folders with .md files, in path order: what `releases_dir.rglob("*.md")` finds, less hidden
     files and folders, from one scandir per folder (rglob plus a stat per file was 2 s at 10,000)."""
     if not releases_dir.is_dir() or any(part.startswith(".") for part in releases_dir.parts):
         return []
     found: list[_Folder] = []
-    _scan(str(releases_dir), (), found)
+    _scan(str(releases_dir), (), found, signatures)
     found.sort(key=lambda folder: folder.order)
     return found
 
 
-def _scan(directory: str, order: tuple[str, ...], found: list[_Folder]) -> None:
+def _scan(directory: str, order: tuple[str, ...], found: list[_Folder], signatures: bool) -> None:
     try:
         with os.scandir(directory) as listing:
             entries = list(listing)
@@ -116,11 +116,12 @@ def _scan(directory: str, order: tuple[str, ...], found: list[_Folder]) -> None:
         if name.startswith("."):
             continue
         if entry.is_dir(follow_symlinks=False):  # like rglob, symlinked folders are not followed
-            _scan(entry.path, (*order, name), found)
+            _scan(entry.path, (*order, name), found, signatures)
         elif name.endswith(".md") and _is_file(entry):
             files.append(name)
     if files:
-        found.append(_Folder(order, directory, sorted(files), entries))
+        signature = listing_signature(directory, entries) if signatures else ()
+        found.append(_Folder(order, directory, sorted(files), signature))
 
 
 def _is_file(entry: os.DirEntry[str]) -> bool:
