@@ -154,3 +154,17 @@ def test_the_scan_finds_what_rglob_finds_in_the_same_order(tmp_path: Path) -> No
     (releases / "2024/2024-05-05-dup/zh.md").unlink()  # a dangling link: both signatures raise
     for folder in _release_folders(releases, signatures=True):
         assert folder.signature == memo.folder_signature(Path(folder.path))
+
+
+def test_the_collector_is_left_as_it_was(settings: Settings) -> None:
+    import gc
+
+    assert gc.isenabled()
+    _cached(settings)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        _cached(settings)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
