@@ -110,10 +110,12 @@ def test_an_edit_rewrites_only_the_shard_holding_its_folder(settings: Settings) 
     assert rewritten == [shards / f"{memo._shard_of(str(settings.root / FOLDER)):02x}.pickle"]
 
 
-def test_a_damaged_or_foreign_shard_is_ignored(settings: Settings) -> None:
-    for index, path in enumerate(sorted((settings.var_dir / "cache" / "releases.d").iterdir())):
+def test_a_damaged_or_foreign_shard_is_ignored_and_rewritten(settings: Settings) -> None:
+    shards = sorted((settings.var_dir / "cache" / "releases.d").iterdir())
+    for index, path in enumerate(shards):
         path.write_bytes(b"not a pickle" if index % 2 else b"\x80\x05N.")  # garbage, or None
     _assert_cache_agrees(settings)
+    assert all(path.read_bytes().startswith(b"\x80") and len(path.read_bytes()) > 20 for path in shards)
     _assert_cache_agrees(settings)
 
 

@@ -35,6 +35,8 @@ PATH_TYPE = type(Path())
 # reference counting (a Release holds no reference cycles); below this, freezing saves nothing, and
 # would keep forever the cyclic garbage of a long process that loads small newsrooms (the tests).
 FREEZE_FROM = 1000
+# What unpickling a damaged shard, or one written by other code, raises
+UNREADABLE = (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError)
 
 
 def folder_signature(folder: Path) -> Signature:
@@ -87,12 +89,12 @@ class FolderMemo:
         self.legacy = path  # the single-file cache of earlier versions, removed on the next save
         self.path = path.with_suffix(".d")
         self.generation = _generation(settings)
+        self.changed: set[int] = set()  # shards to write at save()
         with _collector_paused():
             self.shards = [self._read(index) for index in range(SHARDS)]
             if sum(len(shard) for shard in self.shards) >= FREEZE_FROM:
                 gc.freeze()
         self.entries = {folder: entry for shard in self.shards for folder, entry in shard.items()}
-        self.changed: set[int] = set()
 
     def _shard_path(self, index: int) -> Path:
         return self.path / f"{index:02x}.pickle"
@@ -101,9 +103,12 @@ class FolderMemo:
         try:
             with self._shard_path(index).open("rb") as file:
                 stored: dict[str, Any] = pickle.load(file)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
+        except FileNotFoundError:
             return {}
+        except UNREADABLE:
+            stored = {}  # damaged, or written by other code: a miss, never a failed build
         if not isinstance(stored, dict) or stored.get("generation") != self.generation:
+            self.changed.add(index)  # rewritten at the next save, even if none of its folders is left
             return {}
         entries: dict[str, Entry] = stored.get("folders", {})
         return entries
