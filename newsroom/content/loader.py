@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import os
 import re
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, TypeVar, get_args, get_origin
+from typing import Any, NamedTuple, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
@@ -16,7 +17,7 @@ from newsroom.config import Settings
 from newsroom.content.body import is_local_asset, scan_body
 from newsroom.content.checks import editorial_warnings
 from newsroom.content.frontmatter import Document, FrontMatterError, decode, parse
-from newsroom.content.memo import FolderMemo, folder_signature
+from newsroom.content.memo import FolderMemo, Signature, listing_signature
 from newsroom.content.models import Newsroom, OriginalMeta, Release, Translation, TranslationMeta
 from newsroom.content.times import TIME_HINT
 from newsroom.diagnostics import Diagnostic, Severity, relative
@@ -52,43 +53,82 @@ def load_newsroom(settings: Settings, *, cache: Path | None = None) -> Newsroom:
     """
     report = _Report(settings.root)
     memo = FolderMemo(cache, settings) if cache else None
+    folders = _release_folders(settings.releases_dir, signatures=memo is not None)
     releases: list[Release] = []
-    folders = _release_folders(settings.releases_dir)
-    for folder, files in sorted(folders.items()):
-        release, problems = _load_folder_cached(folder, files, settings, memo)
+    for folder in folders:
+        release, problems = _load_folder_cached(folder, settings, memo)
         report.items.extend(problems)
         if release is not None:
             releases.append(release)
     if memo is not None:
-        memo.keep_only({str(folder) for folder in folders})
+        memo.keep_only({folder.path for folder in folders})
         memo.save()
     _check_unique_slugs(releases, report)
     releases.sort(key=lambda r: (r.release_time, r.slug), reverse=True)
     return Newsroom(settings, tuple(releases), tuple(sorted(set(report.items))))
 
 
+class _Folder(NamedTuple):
+    """A folder holding .md files, as one scandir listing saw it."""
+
+    order: tuple[str, ...]  # its path below releases/: sorts like the folder's Path
+    path: str
+    files: list[str]  # names of its .md files, sorted
+    signature: Signature  # for the cache: its files' names, mtimes and sizes; () without a cache
+
+
 def _load_folder_cached(
-    folder: Path, files: list[Path], settings: Settings, memo: FolderMemo | None
+    folder: _Folder, settings: Settings, memo: FolderMemo | None
 ) -> tuple[Release | None, list[Diagnostic]]:
-    signature = folder_signature(folder) if memo is not None else ()
-    if memo is not None and (hit := memo.get(folder, signature)) is not None:
+    signature = folder.signature
+    if memo is not None and (hit := memo.get(folder.path, signature)) is not None:
         return hit[1], hit[2]
     report = _Report(settings.root)
-    release = _load_folder(folder, files, settings, report)
+    path = Path(folder.path)
+    release = _load_folder(path, [path / name for name in folder.files], settings, report)
     if release is not None:
         editorial_warnings(release, settings, report)
     if memo is not None:
-        memo.put(folder, (signature, release, report.items))
+        memo.put(folder.path, (signature, release, report.items))
     return release, report.items
 
 
-def _release_folders(releases_dir: Path) -> dict[Path, list[Path]]:
-    folders: dict[Path, list[Path]] = defaultdict(list)
-    if releases_dir.is_dir():
-        for path in releases_dir.rglob("*.md"):
-            if path.is_file() and not any(part.startswith(".") for part in path.parts):
-                folders[path.parent].append(path)
-    return {folder: sorted(files) for folder, files in folders.items()}
+def _release_folders(releases_dir: Path, *, signatures: bool = False) -> list[_Folder]:
+    """Folders with .md files, in path order: what `releases_dir.rglob("*.md")` finds, less hidden
+    files and folders, from one scandir per folder (rglob plus a stat per file was 2 s at 10,000)."""
+    if not releases_dir.is_dir() or any(part.startswith(".") for part in releases_dir.parts):
+        return []
+    found: list[_Folder] = []
+    _scan(str(releases_dir), (), found, signatures)
+    found.sort(key=lambda folder: folder.order)
+    return found
+
+
+def _scan(directory: str, order: tuple[str, ...], found: list[_Folder], signatures: bool) -> None:
+    try:
+        with os.scandir(directory) as listing:
+            entries = list(listing)
+    except PermissionError:  # rglob skips what it may not read
+        return
+    files = []
+    for entry in entries:
+        name = entry.name
+        if name.startswith("."):
+            continue
+        if entry.is_dir(follow_symlinks=False):  # like rglob, symlinked folders are not followed
+            _scan(entry.path, (*order, name), found, signatures)
+        elif name.endswith(".md") and _is_file(entry):
+            files.append(name)
+    if files:
+        signature = listing_signature(directory, entries) if signatures else ()
+        found.append(_Folder(order, directory, sorted(files), signature))
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
 
 
 def _load_folder(folder: Path, files: list[Path], settings: Settings, report: _Report) -> Release | None:

@@ -1,0 +1,172 @@
+"""The folder cache: a load with it equals a load without it, whatever changed in between."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from newsroom.config import Settings, load_settings
+from newsroom.content import memo
+from newsroom.content.loader import _release_folders, load_newsroom
+from newsroom.content.models import Newsroom
+
+FOLDER = Path("releases/2024/2024-11-25-new-york-experience")
+
+
+def _cached(settings: Settings) -> Newsroom:
+    return load_newsroom(settings, cache=settings.var_dir / "cache" / "releases.pickle")
+
+
+def _facts(newsroom: Newsroom) -> list[object]:
+    """Everything a load gives, including what Release equality leaves out (lines)."""
+    facts: list[object] = [newsroom.diagnostics]
+    for release in newsroom.releases:
+        facts += [repr(release), release.lines, release.body_line]
+        facts += [(repr(t), t.lines, t.body_line) for t in release.translations.values()]
+    return facts
+
+
+def _assert_cache_agrees(settings: Settings) -> Newsroom:
+    cached = _cached(settings)
+    assert _facts(cached) == _facts(load_newsroom(settings))
+    return cached
+
+
+@pytest.fixture
+def settings(sample_root: Path) -> Settings:
+    loaded = load_settings(sample_root, environ={})
+    _cached(loaded)  # fill the cache
+    return loaded
+
+
+def _bump(path: Path) -> None:
+    """A later mtime, as an editor saving the file a moment later would leave."""
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+
+
+def test_a_file_added_to_a_folder_is_noticed(settings: Settings) -> None:
+    original = settings.root / FOLDER / "en.md"
+    shutil.copy(settings.root / FOLDER / "es.md", settings.root / FOLDER / "ar.md")
+    newsroom = _assert_cache_agrees(settings)
+    assert "ar" in newsroom.by_slug("new-york-experience").translations
+    assert original.exists()
+
+
+def test_a_file_edited_in_place_is_noticed_even_at_the_same_size(settings: Settings) -> None:
+    path = settings.root / FOLDER / "es.md"
+    text = path.read_text()
+    path.write_text(text.replace("title: ", "title: X", 1).replace("\n\n", "\n", 1))
+    _bump(path)
+    newsroom = _assert_cache_agrees(settings)
+    assert newsroom.by_slug("new-york-experience").translations["es"].meta.title.startswith("X")
+
+
+def test_a_file_removed_from_a_folder_is_noticed(settings: Settings) -> None:
+    (settings.root / FOLDER / "ru.md").unlink()
+    newsroom = _assert_cache_agrees(settings)
+    assert "ru" not in newsroom.by_slug("new-york-experience").translations
+
+
+def test_a_removed_folder_leaves_the_cache(settings: Settings) -> None:
+    shutil.rmtree(settings.root / FOLDER)
+    newsroom = _assert_cache_agrees(settings)
+    with pytest.raises(KeyError):
+        newsroom.by_slug("new-york-experience")
+    cache = memo.FolderMemo(settings.var_dir / "cache" / "releases.pickle", settings)
+    assert str(settings.root / FOLDER) not in cache.entries
+
+
+def test_an_asset_changed_in_a_subfolder_is_noticed(settings: Settings) -> None:
+    folder = settings.root / "releases/2024/2024-12-03-city-digital-services-plain-language"
+    (folder / "images").mkdir()
+    (folder / "images" / "map.png").write_bytes(b"png")
+    before = memo.folder_signature(folder)
+    _assert_cache_agrees(settings)
+    (folder / "images" / "map.png").write_bytes(b"a larger png")
+    assert memo.folder_signature(folder) != before
+    _assert_cache_agrees(settings)
+
+
+def test_a_load_with_nothing_changed_writes_nothing(settings: Settings) -> None:
+    shards = settings.var_dir / "cache" / "releases.d"
+    written = {path: path.stat().st_mtime_ns for path in shards.iterdir()}
+    assert written and all(path.suffix == ".pickle" for path in written)
+    _assert_cache_agrees(settings)
+    assert {path: path.stat().st_mtime_ns for path in shards.iterdir()} == written
+
+
+def test_an_edit_rewrites_only_the_shard_holding_its_folder(settings: Settings) -> None:
+    shards = settings.var_dir / "cache" / "releases.d"
+    written = {path: path.stat().st_mtime_ns for path in shards.iterdir()}
+    path = settings.root / FOLDER / "en.md"
+    path.write_text(path.read_text() + "\nOne more line.\n")
+    _assert_cache_agrees(settings)
+    rewritten = [p for p in shards.iterdir() if p.stat().st_mtime_ns != written.get(p)]
+    assert rewritten == [shards / f"{memo._shard_of(str(settings.root / FOLDER)):02x}.pickle"]
+
+
+def test_a_damaged_or_foreign_shard_is_ignored_and_rewritten(settings: Settings) -> None:
+    shards = sorted((settings.var_dir / "cache" / "releases.d").iterdir())
+    for index, path in enumerate(shards):
+        path.write_bytes(b"not a pickle" if index % 2 else b"\x80\x05N.")  # garbage, or None
+    _assert_cache_agrees(settings)
+    assert all(path.read_bytes().startswith(b"\x80") and len(path.read_bytes()) > 20 for path in shards)
+    _assert_cache_agrees(settings)
+
+
+def test_the_single_file_cache_of_earlier_versions_is_removed(settings: Settings) -> None:
+    legacy = settings.var_dir / "cache" / "releases.pickle"
+    legacy.write_bytes(b"old")
+    (settings.root / FOLDER / "ru.md").unlink()
+    _assert_cache_agrees(settings)
+    assert not legacy.exists()
+
+
+def _rglob_folders(releases: Path) -> dict[Path, list[Path]]:
+    """What the loader found before it scanned with os.scandir: the reference."""
+    folders: dict[Path, list[Path]] = defaultdict(list)
+    for path in releases.rglob("*.md"):
+        if path.is_file() and not any(part.startswith(".") for part in path.parts):
+            folders[path.parent].append(path)
+    return {folder: sorted(files) for folder, files in sorted(folders.items())}
+
+
+def test_the_scan_finds_what_rglob_finds_in_the_same_order(tmp_path: Path) -> None:
+    releases = tmp_path / "releases"
+    for folder in [
+        "2024/2024-05-05-dup", "2024-05-05-dup", "2024/2024-05-05-dup-b", "2024/a.md",
+        "2024/2024-01-01-x/images", ".hidden/2024-01-01-y", "2024/2024-01-02-z/.git",
+    ]:  # fmt: skip
+        (releases / folder).mkdir(parents=True)
+        (releases / folder / "en.md").write_text("---\n---\n")
+    (releases / "en.md").write_text("")
+    (releases / "2024/2024-05-05-dup/.es.md").write_text("")
+    (releases / "2024/2024-05-05-dup/notes.txt").write_text("")
+    (releases / "2024/2024-05-05-dup/ru.md").symlink_to(releases / "en.md")
+    (releases / "2024/2024-05-05-dup/zh.md").symlink_to(releases / "missing.md")
+    (releases / "2024/2024-09-09-linked").symlink_to(releases / "2024/2024-05-05-dup")
+    found = {Path(f.path): [Path(f.path) / name for name in f.files] for f in _release_folders(releases)}
+    expected = _rglob_folders(releases)
+    assert list(found.items()) == list(expected.items())
+    (releases / "2024/2024-05-05-dup/zh.md").unlink()  # a dangling link: both signatures raise
+    for folder in _release_folders(releases, signatures=True):
+        assert folder.signature == memo.folder_signature(Path(folder.path))
+
+
+def test_the_collector_is_left_as_it_was(settings: Settings) -> None:
+    import gc
+
+    assert gc.isenabled()
+    _cached(settings)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        _cached(settings)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
