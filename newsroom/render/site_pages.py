@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
+from collections.abc import Callable
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
 from babel.dates import format_skeleton
+from babel.support import NullTranslations
+from markupsafe import Markup
 
 from newsroom.content.models import Release
 from newsroom.render import haitian, urls
@@ -33,23 +36,48 @@ PRINT_CSS_URL = "/static/print.css"
 
 
 @cache
-def environment(language: str) -> jinja2.Environment:
-    """One environment per language, with the `site` catalog installed for {{ _("...") }}."""
-    env = jinja2.Environment(
+def environment() -> jinja2.Environment:
+    """One environment for every language, so each template is compiled once per process.
+
+    Pages get their language's `_` and `ngettext` in the render context (see `_template_i18n`);
+    base.html imports the macros `with context` so they see them too. Templates are not re-read while
+    the process lives: `newsroom serve` clears this cache before each rebuild."""
+    return jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,
-        extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
+        auto_reload=False,
     )
-    env.install_gettext_translations(translations(language, "site"), newstyle=True)  # type: ignore[attr-defined]
-    return env
+
+
+@lru_cache(maxsize=32)  # keyed by the catalog object: a reloaded catalog gets new callables
+def _template_i18n(catalog: NullTranslations) -> dict[str, Callable[..., Markup]]:
+    """`_` and `ngettext` for templates, as Jinja's i18n extension makes them with newstyle=True
+    and autoescaping: the translation is markup, its %-variables are escaped; results without
+    variables are remembered, since every page repeats the same strings."""
+    plain: dict[str, Markup] = {}
+
+    def gettext(message: str, **variables: Any) -> Markup:
+        if variables:
+            return Markup(catalog.gettext(message)) % variables
+        translated = plain.get(message)
+        if translated is None:
+            translated = plain[message] = Markup(catalog.gettext(message)) % variables
+        return translated
+
+    def ngettext(singular: str, plural: str, num: int, **variables: Any) -> Markup:
+        variables.setdefault("num", num)
+        return Markup(catalog.ngettext(singular, plural, num)) % variables
+
+    return {"_": gettext, "gettext": gettext, "ngettext": ngettext}
 
 
 def page(language: str, template: str, path: str, context: dict[str, Any]) -> Artifact:
-    html = environment(language).get_template(template).render(context)
+    context.update(_template_i18n(translations(language, "site")))
+    html = environment().get_template(template).render(context)
     return Artifact(path, html.encode("utf-8"))
 
 
