@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from collections.abc import Callable
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
+from babel.core import get_global
 from babel.dates import format_skeleton
 from babel.support import NullTranslations
 from markupsafe import Markup
 
 from newsroom.content.models import Release
-from newsroom.render import haitian, urls
+from newsroom.render import haitian, i18n, urls
 from newsroom.render.base import Artifact
 from newsroom.render.i18n import babel_locale, translations
 from newsroom.render.site_text import (
@@ -91,8 +92,12 @@ def file_for(url: str) -> str:
 
 
 def chrome(site: SiteInputs, language: str) -> dict[str, Any]:
-    """What every page of a language shows: banner, header, footer, filters."""
-    settings = site.settings
+    """What every page of a language shows: banner, header, footer, filters (a new dict per page)."""
+    return dict(_chrome(site.settings, language))
+
+
+@lru_cache(maxsize=64)  # the same for every page of a language: made once per process
+def _chrome(settings: Settings, language: str) -> dict[str, Any]:
     return {
         "lang": language,
         "dir": settings.language(language).dir,
@@ -100,8 +105,8 @@ def chrome(site: SiteInputs, language: str) -> dict[str, Any]:
         "home_url": urls.home(language),
         "home_absolute": urls.absolute(settings, urls.home(language)),
         "dirs": {lang.code: lang.dir for lang in settings.languages},
-        "og_locale": _og_locale(settings, language),
-        "og_locales": {code: _og_locale(settings, code) for code in settings.language_codes},
+        "og_locale": _og_locale(language),
+        "og_locales": {code: _og_locale(code) for code in settings.language_codes},
         "archive_url": archive_index(language),
         "subscribe_url": urls.SUBSCRIBE,
         "rss_url": urls.rss_feed(language),
@@ -121,12 +126,9 @@ def chrome(site: SiteInputs, language: str) -> dict[str, Any]:
     }
 
 
-def _og_locale(settings: Settings, language: str) -> str:
+@cache
+def _og_locale(language: str) -> str:
     """OpenGraph wants language_TERRITORY (ru_RU, zh_CN); CLDR's likely subtags supply the territory."""
-    from babel.core import get_global
-
-    from newsroom.render.i18n import babel_locale
-
     code = babel_locale(language)
     likely = str(get_global("likely_subtags").get(code.split("_")[0], code))
     parts = likely.split("_")
@@ -314,11 +316,12 @@ def render_archive_index(
     )
 
 
+@lru_cache(maxsize=4096)
 def _month_label(year: int, month: int, language: str) -> str:
     """'Декабрь 2024', 'diciembre de 2024' -> capitalized as a heading."""
     if language == "ht":
         return f"{haitian.MONTHS[month - 1].capitalize()} {year}"
-    text = format_skeleton("yMMMM", date(year, month, 1), locale=babel_locale(language))
+    text = format_skeleton("yMMMM", date(year, month, 1), locale=i18n.locale(language))
     return text[:1].upper() + text[1:]
 
 

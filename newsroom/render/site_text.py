@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from functools import lru_cache
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from babel import Locale
 from babel.dates import format_time
 
 from newsroom.render import i18n, urls
-from newsroom.render.i18n import babel_locale
 from newsroom.render.markdown import render_markdown
 
 
@@ -32,10 +31,19 @@ def date_text(moment: datetime, language: str, zone: ZoneInfo) -> str:
 def datetime_text(moment: datetime, language: str, zone: ZoneInfo) -> str:
     """Date and time in the site's zone: '25 ноября 2024 г., 10:00 EST'."""
     local = moment.astimezone(zone)
-    time = format_time(local, format="short", locale=babel_locale(language))
-    pattern = Locale.parse(babel_locale(language)).datetime_formats["medium"]
-    combined = str(pattern).replace("{1}", date_text(moment, language, zone)).replace("{0}", time)
+    pattern = i18n.locale(language).datetime_formats["medium"]
+    combined = (
+        str(pattern)
+        .replace("{1}", date_text(moment, language, zone))
+        .replace("{0}", time_text(local, language))
+    )
     return f"{combined} {local.tzname()}"
+
+
+@lru_cache(maxsize=4096)
+def time_text(local: datetime, language: str) -> str:
+    """'10:00 AM', '10:00': the short time of a moment already in the site's zone."""
+    return format_time(local, format="short", locale=i18n.locale(language))
 
 
 language_name = i18n.language_name
