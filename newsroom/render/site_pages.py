@@ -93,7 +93,19 @@ def file_for(url: str) -> str:
 
 def chrome(site: SiteInputs, language: str) -> dict[str, Any]:
     """What every page of a language shows: banner, header, footer, filters (a new dict per page)."""
-    return dict(_chrome(site.settings, language))
+    context = dict(_chrome(site.settings, language))
+    context["parts"] = _page_parts(environment(), translations(language, "site"), site.settings, language)
+    return context
+
+
+@lru_cache(maxsize=64)  # keyed by the environment and catalog too: `serve` reloads both
+def _page_parts(
+    env: jinja2.Environment, catalog: NullTranslations, settings: Settings, language: str
+) -> dict[str, Markup]:
+    """The pieces of base.html that are the same on every page of a language, rendered once."""
+    context = {**_chrome(settings, language), **_template_i18n(catalog)}
+    module = env.get_template("_page_parts.html").make_module(context)
+    return {name: getattr(module, name)() for name in ("head_links", "top", "actions", "footer", "filters")}
 
 
 @lru_cache(maxsize=64)  # the same for every page of a language: made once per process
