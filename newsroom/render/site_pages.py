@@ -18,11 +18,9 @@ from markupsafe import Markup
 from newsroom.content.models import Release
 from newsroom.render import haitian, i18n, urls
 from newsroom.render.base import Artifact
-from newsroom.render.i18n import babel_locale, translations
+from newsroom.render.i18n import babel_locale, long_date, translations
 from newsroom.render.site_text import (
-    date_text,
     host_domain,
-    iso,
     language_name,
 )
 
@@ -204,9 +202,10 @@ class Entry:
 
 def entry(settings: Settings, release: Release, language: str) -> Entry:
     text = release.localized(language)
-    gettext = translations(language, "site").gettext
+    released = release.release_time.astimezone(settings.zone)
     note = ""
     if text.is_fallback:
+        gettext = translations(language, "site").gettext
         note = gettext("Available in %(language)s only") % {
             "language": language_name(text.language, language)
         }
@@ -216,8 +215,8 @@ def entry(settings: Settings, release: Release, language: str) -> Entry:
         lang=text.language,
         dir=settings.language(text.language).dir,
         summary=text.summary,
-        date=date_text(release.release_time, language, settings.zone),
-        iso=iso(release.release_time, settings.zone),
+        date=long_date(released, language),
+        iso=released.isoformat(),
         kind=release.meta.kind,
         office=settings.office_label(release.meta.office, language),
         missing_note=note,

@@ -113,17 +113,22 @@ def _escape(text: str) -> str:
 
 def _fold(line: str) -> str:
     """Fold at 75 octets, never inside a UTF-8 character (RFC 5545 section 3.1)."""
+    if len(line.encode("utf-8")) <= 75:
+        return line
     parts: list[str] = []
-    current = ""
+    current: list[str] = []
+    size = 0  # octets in `current`
     limit = 75
     for char in line:
-        if len((current + char).encode("utf-8")) > limit:
-            parts.append(current)
-            current = char
+        width = len(char.encode("utf-8"))
+        if size + width > limit:
+            parts.append("".join(current))
+            current, size = [char], width
             limit = 74  # continuation lines start with a space
         else:
-            current += char
-    parts.append(current)
+            current.append(char)
+            size += width
+    parts.append("".join(current))
     return "\r\n ".join(parts)
 
 
