@@ -37,7 +37,8 @@ import nh3
 from babel.dates import format_time
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
-from lxml import etree
+from feedgen.util import xml_elem
+from lxml import etree  # type: ignore[import-untyped]  # feedgen's XML library
 
 from newsroom.config import Settings
 from newsroom.content.models import Attachment, Contact, Localized, Release
@@ -314,14 +315,14 @@ class EntryXml(NamedTuple):
     rss: bytes  # the <item> element, indented as a child of <channel>
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096)  # a release shows in several feeds of one language: its language, topics, office
 def _entry_xml(settings: Settings, item: FeedItem) -> EntryXml:
     """One entry as feedgen serializes it inside a pretty-printed feed (in any feed that lists it)."""
     entry = FeedEntry()
     _fill_entry(entry, settings, item)
-    atom_root = etree.Element("feed", xmlns=ATOM_NS)  # as feedgen makes it: xmlns is an attribute
-    rss_root = etree.Element("rss", version="2.0", nsmap=RSS_NAMESPACES)
-    rss_channel = etree.SubElement(rss_root, "channel")
+    atom_root = xml_elem("feed", xmlns=ATOM_NS)  # as feedgen makes it: xmlns is an attribute
+    rss_root = xml_elem("rss", version="2.0", nsmap=RSS_NAMESPACES)
+    rss_channel = xml_elem("channel", rss_root)
     return EntryXml(
         atom=_pretty_child(atom_root, atom_root, entry.atom_entry(), end_tag=b"</feed>"),
         rss=_pretty_child(rss_root, rss_channel, entry.rss_entry(), end_tag=b"  </channel>"),
@@ -331,7 +332,7 @@ def _entry_xml(settings: Settings, item: FeedItem) -> EntryXml:
 def _pretty_child(root: Any, parent: Any, child: Any, *, end_tag: bytes) -> bytes:
     """`child` pretty-printed as the last child of `parent`: its lines between the parent's tags."""
     parent.append(child)
-    text = etree.tostring(root, pretty_print=True, encoding="UTF-8", xml_declaration=False)
+    text: bytes = etree.tostring(root, pretty_print=True, encoding="UTF-8", xml_declaration=False)
     start = text.index(b">\n", text.index(b"<" + parent.tag.encode())) + 2
     return text[start : text.rindex(end_tag)]
 
@@ -403,7 +404,6 @@ def language_name(settings: Settings, code: str, in_language: str) -> str:
     return translations(in_language, DOMAIN).gettext(msgid)
 
 
-@lru_cache(maxsize=4096)
 def entry_summary(settings: Settings, item: FeedItem) -> str:
     """Plain text: the release's summary (or its first paragraph), after the fallback note if any."""
     text = item.text
@@ -424,7 +424,6 @@ def sanitize_text(fragment: str) -> str:
     return nh3.clean(fragment, tags=set())
 
 
-@lru_cache(maxsize=4096)  # a release shows in several feeds of one language: its language, topics, office
 def entry_html(settings: Settings, item: FeedItem) -> str:
     """The full release as safe HTML, with absolute links, for feed readers.
 
