@@ -471,3 +471,23 @@ def test_sitemap_over_the_url_limit_becomes_an_index_of_parts(
         assert 0 < len(found) <= 25
         listed.extend(found)
     assert listed == every_url
+
+
+def test_spliced_entries_give_the_bytes_feedgen_writes_with_the_entries_in_it(sample_root: Path) -> None:
+    """render_feed serializes each entry once and splices it in; feedgen given the entries agrees."""
+    from feedgen.entry import FeedEntry
+
+    from newsroom.render import feeds
+
+    for unit in feed_units(published_at(sample_root, AFTER_EMBARGO)):
+        settings, scope, items = unit.args
+        generator = feeds._feed_generator(settings, scope, items)
+        for item in items:
+            entry = FeedEntry()
+            feeds._fill_entry(entry, settings, item)
+            generator.add_entry(entry, order="append")
+        feeds._set_links(generator, settings, scope, self_path=scope.atom_path, self_type=feeds.ATOM_TYPE)
+        atom = generator.atom_str(pretty=True)
+        feeds._set_links(generator, settings, scope, self_path=scope.rss_path, self_type=feeds.RSS_TYPE)
+        rss = generator.rss_str(pretty=True)
+        assert [a.data for a in feeds.render_feed(settings, scope, items)] == [atom, rss], unit.name

@@ -28,14 +28,17 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import feedgen.version
 import nh3
 from babel.dates import format_time
+from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
+from feedgen.util import xml_elem
+from lxml import etree  # type: ignore[import-untyped]  # feedgen's XML library
 
 from newsroom.config import Settings
 from newsroom.content.models import Attachment, Contact, Localized, Release
@@ -52,6 +55,8 @@ GENERATOR = "newsroom"
 ATOM_TYPE = "application/atom+xml"
 RSS_TYPE = "application/rss+xml"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+ATOM_NS = "http://www.w3.org/2005/Atom"
+RSS_NAMESPACES = {"atom": ATOM_NS, "content": "http://purl.org/rss/1.0/modules/content/"}  # feedgen's
 Translate = Callable[[str], str]
 # Changing this module, the Markdown renderer or feedgen changes every feed's key.
 _CODE = digest(
@@ -172,13 +177,23 @@ def feed_units(
 
 
 def render_feed(settings: Settings, scope: FeedScope, items: tuple[FeedItem, ...]) -> list[Artifact]:
-    """The Atom and RSS documents of one feed."""
+    """The Atom and RSS documents of one feed.
+
+    feedgen writes the feed without its entries; the entries, serialized once per process by
+    `_entry_xml` (a release is in its language's feed, its topics' and its office's), are put in
+    where feedgen would have put them, last in <feed> and in <channel>: the same bytes."""
     generator = _feed_generator(settings, scope, items)
+    entries = [_entry_xml(settings, item) for item in items]
     _set_links(generator, settings, scope, self_path=scope.atom_path, self_type=ATOM_TYPE)
-    atom = generator.atom_str(pretty=True)
+    atom = _insert_before_last(generator.atom_str(pretty=True), b"</feed>", [xml.atom for xml in entries])
     _set_links(generator, settings, scope, self_path=scope.rss_path, self_type=RSS_TYPE)
-    rss = generator.rss_str(pretty=True)
+    rss = _insert_before_last(generator.rss_str(pretty=True), b"  </channel>", [xml.rss for xml in entries])
     return [Artifact(scope.atom_path.lstrip("/"), atom), Artifact(scope.rss_path.lstrip("/"), rss)]
+
+
+def _insert_before_last(document: bytes, end_tag: bytes, parts: list[bytes]) -> bytes:
+    at = document.rindex(end_tag)
+    return b"".join([document[:at], *parts, document[at:]])
 
 
 def _feed_item(release: Release, language: str, pdf_sizes: Mapping[str, int] | None) -> FeedItem:
@@ -253,11 +268,8 @@ def _feed_generator(settings: Settings, scope: FeedScope, items: tuple[FeedItem,
     generator.language(scope.language)
     generator.author(name=site, uri=urls.absolute(settings, urls.home(scope.language)))
     generator.generator(GENERATOR)  # no version: the bytes must not change when a library is upgraded
-    zone = settings.zone
     newest = max((item.updated for item in items), default=EMPTY_FEED_UPDATED)
-    generator.updated(newest.astimezone(zone))
-    for item in items:
-        _add_entry(generator, settings, scope, item)
+    generator.updated(newest.astimezone(settings.zone))
     return generator
 
 
@@ -298,10 +310,36 @@ class _AtomEntryFixes:
         return item
 
 
-def _add_entry(generator: FeedGenerator, settings: Settings, scope: FeedScope, item: FeedItem) -> None:
+class EntryXml(NamedTuple):
+    atom: bytes  # the <entry> element, indented as a child of <feed>
+    rss: bytes  # the <item> element, indented as a child of <channel>
+
+
+@lru_cache(maxsize=4096)  # a release shows in several feeds of one language: its language, topics, office
+def _entry_xml(settings: Settings, item: FeedItem) -> EntryXml:
+    """One entry as feedgen serializes it inside a pretty-printed feed (in any feed that lists it)."""
+    entry = FeedEntry()
+    _fill_entry(entry, settings, item)
+    atom_root = xml_elem("feed", xmlns=ATOM_NS)  # as feedgen makes it: xmlns is an attribute
+    rss_root = xml_elem("rss", version="2.0", nsmap=RSS_NAMESPACES)
+    rss_channel = xml_elem("channel", rss_root)
+    return EntryXml(
+        atom=_pretty_child(atom_root, atom_root, entry.atom_entry(), end_tag=b"</feed>"),
+        rss=_pretty_child(rss_root, rss_channel, entry.rss_entry(), end_tag=b"  </channel>"),
+    )
+
+
+def _pretty_child(root: Any, parent: Any, child: Any, *, end_tag: bytes) -> bytes:
+    """`child` pretty-printed as the last child of `parent`: its lines between the parent's tags."""
+    parent.append(child)
+    text: bytes = etree.tostring(root, pretty_print=True, encoding="UTF-8", xml_declaration=False)
+    start = text.index(b">\n", text.index(b"<" + parent.tag.encode())) + 2
+    return text[start : text.rindex(end_tag)]
+
+
+def _fill_entry(entry: FeedEntry, settings: Settings, item: FeedItem) -> None:
     text = item.text
     zone = settings.zone
-    entry = generator.add_entry(order="append")
     entry.register_extension("newsroom_fixes", _AtomEntryFixes, atom=True, rss=False)
     fixes: _AtomEntryFixes = entry.newsroom_fixes
     entry_id = entry_tag(settings, item.slug, item.folder_date, text.language)
@@ -366,7 +404,6 @@ def language_name(settings: Settings, code: str, in_language: str) -> str:
     return translations(in_language, DOMAIN).gettext(msgid)
 
 
-@lru_cache(maxsize=4096)
 def entry_summary(settings: Settings, item: FeedItem) -> str:
     """Plain text: the release's summary (or its first paragraph), after the fallback note if any."""
     text = item.text
@@ -387,7 +424,6 @@ def sanitize_text(fragment: str) -> str:
     return nh3.clean(fragment, tags=set())
 
 
-@lru_cache(maxsize=4096)  # a release shows in several feeds of one language: its language, topics, office
 def entry_html(settings: Settings, item: FeedItem) -> str:
     """The full release as safe HTML, with absolute links, for feed readers.
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-from datetime import date
-from functools import cache
+from datetime import date, datetime
+from functools import cache, lru_cache
 from pathlib import Path
 
 from babel import Locale
@@ -47,23 +47,35 @@ def translations(language: str, domain: str) -> NullTranslations:
 
 
 @cache
+def locale(language: str) -> Locale:
+    """The Babel locale of one of our language codes, parsed once (Babel parses a string per call)."""
+    return Locale.parse(babel_locale(language))
+
+
+@cache
 def text_direction(language: str) -> str:
-    return Locale.parse(babel_locale(language)).text_direction
+    return locale(language).text_direction
 
 
 def long_date(day: date, language: str, *, weekday: bool = False) -> str:
     """A date as readers of `language` write it: '25 ноября 2024 г.', 'November 25, 2024',
     '25 novanm 2024' (with the weekday if asked). Pass a date or a datetime already in the site's zone."""
+    return _long_date(day.date() if isinstance(day, datetime) else day, language, weekday)
+
+
+@lru_cache(maxsize=8192)  # a site shows few distinct days, each in many pages and feeds
+def _long_date(day: date, language: str, weekday: bool) -> str:
     if language == "ht":  # CLDR has no Creole data: Babel would print French month names
         return haitian.format_day(day, weekday=weekday)
-    return format_date(day, format="full" if weekday else "long", locale=babel_locale(language))
+    return format_date(day, format="full" if weekday else "long", locale=locale(language))
 
 
+@lru_cache(maxsize=1024)
 def language_name(code: str, in_language: str) -> str:
     """The name of language `code` as readers of `in_language` write it ('inglés', 'английский')."""
     if in_language == "ht" and code in haitian.LANGUAGE_NAMES:
         return haitian.LANGUAGE_NAMES[code]
-    names = Locale.parse(babel_locale(in_language)).languages
+    names = locale(in_language).languages
     return str(names.get(code) or names.get(code.split("-")[0]) or code)
 
 

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
+from babel.core import get_global
 from babel.dates import format_skeleton
+from babel.support import NullTranslations
+from markupsafe import Markup
 
 from newsroom.content.models import Release
-from newsroom.render import haitian, urls
+from newsroom.render import haitian, i18n, urls
 from newsroom.render.base import Artifact
-from newsroom.render.i18n import babel_locale, translations
+from newsroom.render.i18n import babel_locale, long_date, translations
 from newsroom.render.site_text import (
-    date_text,
     host_domain,
-    iso,
     language_name,
 )
 
@@ -33,23 +35,48 @@ PRINT_CSS_URL = "/static/print.css"
 
 
 @cache
-def environment(language: str) -> jinja2.Environment:
-    """One environment per language, with the `site` catalog installed for {{ _("...") }}."""
-    env = jinja2.Environment(
+def environment() -> jinja2.Environment:
+    """One environment for every language, so each template is compiled once per process.
+
+    Pages get their language's `_` and `ngettext` in the render context (see `_template_i18n`);
+    base.html imports the macros `with context` so they see them too. Templates are not re-read while
+    the process lives: `newsroom serve` clears this cache before each rebuild."""
+    return jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,
-        extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
+        auto_reload=False,
     )
-    env.install_gettext_translations(translations(language, "site"), newstyle=True)  # type: ignore[attr-defined]
-    return env
+
+
+@lru_cache(maxsize=32)  # keyed by the catalog object: a reloaded catalog gets new callables
+def _template_i18n(catalog: NullTranslations) -> dict[str, Callable[..., Markup]]:
+    """`_` and `ngettext` for templates, as Jinja's i18n extension makes them with newstyle=True
+    and autoescaping: the translation is markup, its %-variables are escaped; results without
+    variables are remembered, since every page repeats the same strings."""
+    plain: dict[str, Markup] = {}
+
+    def gettext(message: str, **variables: Any) -> Markup:
+        if variables:
+            return Markup(catalog.gettext(message)) % variables
+        translated = plain.get(message)
+        if translated is None:
+            translated = plain[message] = Markup(catalog.gettext(message)) % variables
+        return translated
+
+    def ngettext(singular: str, plural: str, num: int, **variables: Any) -> Markup:
+        variables.setdefault("num", num)
+        return Markup(catalog.ngettext(singular, plural, num)) % variables
+
+    return {"_": gettext, "gettext": gettext, "ngettext": ngettext}
 
 
 def page(language: str, template: str, path: str, context: dict[str, Any]) -> Artifact:
-    html = environment(language).get_template(template).render(context)
+    context.update(_template_i18n(translations(language, "site")))
+    html = environment().get_template(template).render(context)
     return Artifact(path, html.encode("utf-8"))
 
 
@@ -63,8 +90,24 @@ def file_for(url: str) -> str:
 
 
 def chrome(site: SiteInputs, language: str) -> dict[str, Any]:
-    """What every page of a language shows: banner, header, footer, filters."""
-    settings = site.settings
+    """What every page of a language shows: banner, header, footer, filters (a new dict per page)."""
+    context = dict(_chrome(site.settings, language))
+    context["parts"] = _page_parts(environment(), translations(language, "site"), site.settings, language)
+    return context
+
+
+@lru_cache(maxsize=64)  # keyed by the environment and catalog too: `serve` reloads both
+def _page_parts(
+    env: jinja2.Environment, catalog: NullTranslations, settings: Settings, language: str
+) -> dict[str, Markup]:
+    """The pieces of base.html that are the same on every page of a language, rendered once."""
+    context = {**_chrome(settings, language), **_template_i18n(catalog)}
+    module = env.get_template("_page_parts.html").make_module(context)
+    return {name: getattr(module, name)() for name in ("head_links", "top", "actions", "footer", "filters")}
+
+
+@lru_cache(maxsize=64)  # the same for every page of a language: made once per process
+def _chrome(settings: Settings, language: str) -> dict[str, Any]:
     return {
         "lang": language,
         "dir": settings.language(language).dir,
@@ -72,8 +115,8 @@ def chrome(site: SiteInputs, language: str) -> dict[str, Any]:
         "home_url": urls.home(language),
         "home_absolute": urls.absolute(settings, urls.home(language)),
         "dirs": {lang.code: lang.dir for lang in settings.languages},
-        "og_locale": _og_locale(settings, language),
-        "og_locales": {code: _og_locale(settings, code) for code in settings.language_codes},
+        "og_locale": _og_locale(language),
+        "og_locales": {code: _og_locale(code) for code in settings.language_codes},
         "archive_url": archive_index(language),
         "subscribe_url": urls.SUBSCRIBE,
         "rss_url": urls.rss_feed(language),
@@ -93,12 +136,9 @@ def chrome(site: SiteInputs, language: str) -> dict[str, Any]:
     }
 
 
-def _og_locale(settings: Settings, language: str) -> str:
+@cache
+def _og_locale(language: str) -> str:
     """OpenGraph wants language_TERRITORY (ru_RU, zh_CN); CLDR's likely subtags supply the territory."""
-    from babel.core import get_global
-
-    from newsroom.render.i18n import babel_locale
-
     code = babel_locale(language)
     likely = str(get_global("likely_subtags").get(code.split("_")[0], code))
     parts = likely.split("_")
@@ -162,9 +202,10 @@ class Entry:
 
 def entry(settings: Settings, release: Release, language: str) -> Entry:
     text = release.localized(language)
-    gettext = translations(language, "site").gettext
+    released = release.release_time.astimezone(settings.zone)
     note = ""
     if text.is_fallback:
+        gettext = translations(language, "site").gettext
         note = gettext("Available in %(language)s only") % {
             "language": language_name(text.language, language)
         }
@@ -174,8 +215,8 @@ def entry(settings: Settings, release: Release, language: str) -> Entry:
         lang=text.language,
         dir=settings.language(text.language).dir,
         summary=text.summary,
-        date=date_text(release.release_time, language, settings.zone),
-        iso=iso(release.release_time, settings.zone),
+        date=long_date(released, language),
+        iso=released.isoformat(),
         kind=release.meta.kind,
         office=settings.office_label(release.meta.office, language),
         missing_note=note,
@@ -286,11 +327,12 @@ def render_archive_index(
     )
 
 
+@lru_cache(maxsize=4096)
 def _month_label(year: int, month: int, language: str) -> str:
     """'Декабрь 2024', 'diciembre de 2024' -> capitalized as a heading."""
     if language == "ht":
         return f"{haitian.MONTHS[month - 1].capitalize()} {year}"
-    text = format_skeleton("yMMMM", date(year, month, 1), locale=babel_locale(language))
+    text = format_skeleton("yMMMM", date(year, month, 1), locale=i18n.locale(language))
     return text[:1].upper() + text[1:]
 
 

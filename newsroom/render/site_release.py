@@ -6,14 +6,12 @@ from datetime import datetime
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from babel.dates import format_time
-
 from newsroom.content.body import is_local_asset, scan_body
 from newsroom.content.models import Release
 from newsroom.render import site_pages as pages
 from newsroom.render import urls
 from newsroom.render.base import Artifact
-from newsroom.render.i18n import babel_locale, translations
+from newsroom.render.i18n import translations
 from newsroom.render.site_text import (
     body_html,
     date_text,
@@ -22,6 +20,7 @@ from newsroom.render.site_text import (
     ics_event,
     iso,
     json_ld,
+    time_text,
 )
 
 if TYPE_CHECKING:
@@ -146,7 +145,7 @@ def _event_end(start: datetime, end: datetime, language: str, settings: Settings
     local_start, local_end = start.astimezone(settings.zone), end.astimezone(settings.zone)
     if local_start.date() != local_end.date():
         return datetime_text(end, language, settings.zone)
-    return f"{format_time(local_end, format='short', locale=babel_locale(language))} {local_end.tzname()}"
+    return f"{time_text(local_end, language)} {local_end.tzname()}"
 
 
 def _ics(settings: Settings, release: Release, language: str, description: str) -> Artifact:

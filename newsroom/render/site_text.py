@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from functools import lru_cache
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from babel import Locale
 from babel.dates import format_time
 
 from newsroom.render import i18n, urls
-from newsroom.render.i18n import babel_locale
 from newsroom.render.markdown import render_markdown
 
 
@@ -32,10 +31,19 @@ def date_text(moment: datetime, language: str, zone: ZoneInfo) -> str:
 def datetime_text(moment: datetime, language: str, zone: ZoneInfo) -> str:
     """Date and time in the site's zone: '25 ноября 2024 г., 10:00 EST'."""
     local = moment.astimezone(zone)
-    time = format_time(local, format="short", locale=babel_locale(language))
-    pattern = Locale.parse(babel_locale(language)).datetime_formats["medium"]
-    combined = str(pattern).replace("{1}", date_text(moment, language, zone)).replace("{0}", time)
+    pattern = i18n.locale(language).datetime_formats["medium"]
+    combined = (
+        str(pattern)
+        .replace("{1}", date_text(moment, language, zone))
+        .replace("{0}", time_text(local, language))
+    )
     return f"{combined} {local.tzname()}"
+
+
+@lru_cache(maxsize=4096)
+def time_text(local: datetime, language: str) -> str:
+    """'10:00 AM', '10:00': the short time of a moment already in the site's zone."""
+    return format_time(local, format="short", locale=i18n.locale(language))
 
 
 language_name = i18n.language_name
@@ -105,17 +113,22 @@ def _escape(text: str) -> str:
 
 def _fold(line: str) -> str:
     """Fold at 75 octets, never inside a UTF-8 character (RFC 5545 section 3.1)."""
+    if len(line.encode("utf-8")) <= 75:
+        return line
     parts: list[str] = []
-    current = ""
+    current: list[str] = []
+    size = 0  # octets in `current`
     limit = 75
     for char in line:
-        if len((current + char).encode("utf-8")) > limit:
-            parts.append(current)
-            current = char
+        width = len(char.encode("utf-8"))
+        if size + width > limit:
+            parts.append("".join(current))
+            current, size = [char], width
             limit = 74  # continuation lines start with a space
         else:
-            current += char
-    parts.append(current)
+            current.append(char)
+            size += width
+    parts.append("".join(current))
     return "\r\n ".join(parts)
 
 
