@@ -17,7 +17,7 @@ from newsroom.config import Settings
 from newsroom.content.body import is_local_asset, scan_body
 from newsroom.content.checks import editorial_warnings
 from newsroom.content.frontmatter import Document, FrontMatterError, decode, parse
-from newsroom.content.memo import FolderMemo, Signature, listing_signature
+from newsroom.content.memo import FolderMemo, Signature, listing_signature, open_memo
 from newsroom.content.models import Newsroom, OriginalMeta, Release, Translation, TranslationMeta
 from newsroom.content.times import TIME_HINT
 from newsroom.diagnostics import Diagnostic, Severity, relative
@@ -52,7 +52,7 @@ def load_newsroom(settings: Settings, *, cache: Path | None = None) -> Newsroom:
     With `cache` (a file under var/), folders unchanged since the last load are not read again.
     """
     report = _Report(settings.root)
-    memo = FolderMemo(cache, settings) if cache else None
+    memo = open_memo(cache, settings) if cache else None
     folders = _release_folders(settings.releases_dir, signatures=memo is not None)
     releases: list[Release] = []
     for folder in folders:

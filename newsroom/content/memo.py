@@ -95,6 +95,20 @@ class FolderMemo:
             if sum(len(shard) for shard in self.shards) >= FREEZE_FROM:
                 gc.freeze()
         self.entries = {folder: entry for shard in self.shards for folder, entry in shard.items()}
+        self.shard_stamps = self.stamp_shards()
+
+    def stamp_shards(self) -> list[tuple[int, int] | None]:
+        """Each shard file's (mtime, size), None when missing: tells whether the files on disk are
+        still the ones this memo read or wrote."""
+        stamps: list[tuple[int, int] | None] = []
+        for index in range(SHARDS):
+            try:
+                info = os.stat(self._shard_path(index))
+            except OSError:
+                stamps.append(None)
+            else:
+                stamps.append((info.st_mtime_ns, info.st_size))
+        return stamps
 
     def _shard_path(self, index: int) -> Path:
         return self.path / f"{index:02x}.pickle"
@@ -140,8 +154,27 @@ class FolderMemo:
                 _Pickler(file).dump({"generation": self.generation, "folders": self.shards[index]})
             os.replace(partial, target)
         self.changed.clear()
+        self.shard_stamps = self.stamp_shards()
         if self.legacy.is_file():
             self.legacy.unlink()
+
+
+_LAST: FolderMemo | None = None  # the memo last opened: a long-lived `serve` keeps it between builds
+
+
+def open_memo(path: Path, settings: Settings) -> FolderMemo:
+    """The cache at `path`: read from disk, or kept in memory from this process's previous load of
+    the same cache (its entries are checked against the folders' signatures either way)."""
+    global _LAST
+    reusable = (
+        _LAST is not None
+        and _LAST.legacy == path
+        and _LAST.generation == _generation(settings)
+        and _LAST.shard_stamps == _LAST.stamp_shards()  # no other process wrote or damaged it
+    )
+    if not reusable or _LAST is None:
+        _LAST = FolderMemo(path, settings)
+    return _LAST
 
 
 @contextmanager

@@ -60,9 +60,14 @@ def fast_key(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:24]
 
 
-# id(release) -> (release, fingerprint of the whole release, of each language's text); the release
-# is held so that its id cannot be reused while it is cached.
-_FINGERPRINTS: dict[int, tuple[Release, str, dict[str, str]]] = {}
+class _Prints(NamedTuple):
+    release: Release  # held, so that its id cannot be reused while it is cached
+    whole: str  # the fingerprint of the release
+    texts: dict[str, str]  # language -> the fingerprint of its translation
+    names_files: bool  # it shows files from its folder (images, attachments)
+
+
+_FINGERPRINTS: dict[int, _Prints] = {}  # id(release) -> what is known of it
 _FINGERPRINTS_MAX = 200_000  # a long-lived `serve` reloads releases; start over rather than grow
 
 
@@ -70,17 +75,23 @@ def release_fingerprint(release: Release) -> str:
     """Everything a release's outputs read: the original file (its revision holds status and all
     metadata) and each translation's text. Computed once per loaded release: the site, feed, PDF and
     SMS units of one build all ask for it."""
-    return _fingerprints(release)[1]
+    return _fingerprints(release).whole
+
+
+def names_files(release: Release) -> bool:
+    """Whether the release shows files from its folder: images or attachments in its front matter,
+    or images in a body (most releases have none, and their units need not look at the disk)."""
+    return _fingerprints(release).names_files
 
 
 def text_fingerprint(release: Release, language: str) -> str:
     """What the release's text in `language` is made of: the original file and, if there is one,
     that language's translation (for outputs in one language, like a PDF)."""
-    texts = _fingerprints(release)[2]
+    texts = _fingerprints(release).texts
     return fast_key(release.revision, texts[language]) if language in texts else release.revision
 
 
-def _fingerprints(release: Release) -> tuple[Release, str, dict[str, str]]:
+def _fingerprints(release: Release) -> _Prints:
     hit = _FINGERPRINTS.get(id(release))
     if hit is not None and hit[0] is release:
         return hit
@@ -90,6 +101,8 @@ def _fingerprints(release: Release) -> tuple[Release, str, dict[str, str]]:
         language: fast_key(language, translation.meta.model_dump_json(), translation.body)
         for language, translation in sorted(release.translations.items())
     }
-    entry = (release, fast_key(release.revision, *texts.values()), texts)
+    bodies = (release.body, *(t.body for t in release.translations.values()))
+    shows = bool(release.meta.images or release.meta.attachments) or any("![" in body for body in bodies)
+    entry = _Prints(release, fast_key(release.revision, *texts.values()), texts, shows)
     _FINGERPRINTS[id(release)] = entry
     return entry

@@ -27,7 +27,7 @@ from newsroom.content.models import Contact, Correction, Event, Image, Newsroom,
 from newsroom.errors import RenderError
 from newsroom.gate import Published, State, state_at
 from newsroom.render import urls
-from newsroom.render.base import Artifact, Unit, digest, fast_key, text_fingerprint
+from newsroom.render.base import Artifact, Unit, digest, fast_key, names_files, text_fingerprint
 from newsroom.render.i18n import LOCALE_DIR
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "pdf"
@@ -208,13 +208,11 @@ def _catalog_hash(language: str) -> str:
 def _media_key(release: Release) -> str:
     """The hashes of the images the release's PDFs can show ("" for most releases: none). Only
     files the release names are looked at, as for the site (site_release.media_files)."""
-    meta = release.meta
-    bodies = (release.body, *(t.body for t in release.translations.values()))
-    if not meta.images and not any("![" in body for body in bodies):
+    if not names_files(release):
         return ""
     from newsroom.render.site_release import media_files
 
-    attachments = {item.src for item in meta.attachments}
+    attachments = {item.src for item in release.meta.attachments}
     files = [name for name in media_files(release) if name not in attachments]
     return fast_key(*(f"{name}:{_file_hash(release.folder / name)}" for name in files))
 

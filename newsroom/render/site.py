@@ -20,7 +20,7 @@ from newsroom.content.models import Release
 from newsroom.gate import Published
 from newsroom.render import site_pages as pages
 from newsroom.render import site_release
-from newsroom.render.base import Artifact, Unit, digest, release_fingerprint
+from newsroom.render.base import Artifact, Unit, digest, names_files, release_fingerprint
 from newsroom.render.i18n import LOCALE_DIR
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "site"
@@ -116,9 +116,7 @@ def _media_key(release: Release, fingerprint: str) -> str:
 
     Only files named in the front matter are stat()ed; a body with an image (rare) is parsed to find
     its files. Nothing is read, and unreferenced files beside the release are never published."""
-    meta = release.meta
-    bodies = [release.body, *(t.body for t in release.translations.values())]
-    if not meta.images and not meta.attachments and not any("![" in body for body in bodies):
+    if not names_files(release):
         return ""
     files = [(name, *_stat(release.folder / name)) for name in site_release.media_files(release)]
     return _key(fingerprint, repr(files))

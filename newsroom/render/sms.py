@@ -20,6 +20,7 @@ import html
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cache
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -60,6 +61,7 @@ def short_code(slug: str, language: str) -> str:
     return base64.b32encode(_code_bytes(slug, language)).decode("ascii").lower()
 
 
+@cache  # every build checks every code; a long-lived `serve` computes each once
 def _code_bytes(slug: str, language: str) -> bytes:
     """The 40 bits behind a short code (base32 spells 5 bytes as exactly 8 characters)."""
     return hashlib.sha256(f"{slug}\n{language}".encode()).digest()[: SHORT_CODE_LENGTH * 5 // 8]
