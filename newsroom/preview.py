@@ -96,11 +96,22 @@ def rebuild(
             cached.cache_clear()
     try:
         started = time.perf_counter()
-        settings = load_settings(root)
+        settings = _settings(root, reload=chrome_changed)
         report = build_at(settings, now(), pdfs=pdfs)
         say(f"site: {report.summary()} in {time.perf_counter() - started:.2f} s")
     except NewsroomError as exc:
         say(f"build failed, still serving the previous site:\n{exc.message}")
+
+
+_SETTINGS: dict[Path, Settings] = {}
+
+
+def _settings(root: Path, *, reload: bool) -> Settings:
+    """The settings, read again only when newsroom.toml may have changed: the same object from
+    build to build lets the renderers' per-process caches (feed entries, say) keep working."""
+    if reload or root not in _SETTINGS:
+        _SETTINGS[root] = load_settings(root)
+    return _SETTINGS[root]
 
 
 def serve(root: Path, now: Callable[[], datetime], say: Callable[[str], None], port: int = 8000,

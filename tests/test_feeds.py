@@ -480,7 +480,8 @@ def test_spliced_entries_give_the_bytes_feedgen_writes_with_the_entries_in_it(sa
     from newsroom.render import feeds
 
     for unit in feed_units(published_at(sample_root, AFTER_EMBARGO)):
-        settings, scope, items = unit.args
+        settings, scope, releases, pdf_sizes = unit.args
+        items = feeds.feed_items(scope, releases, pdf_sizes)
         generator = feeds._feed_generator(settings, scope, items)
         for item in items:
             entry = FeedEntry()

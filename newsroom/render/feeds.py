@@ -21,6 +21,7 @@ holds only public ones); embargoed ones never reach this module.
 
 from __future__ import annotations
 
+import hashlib
 import html
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -44,7 +45,7 @@ from newsroom.config import Settings
 from newsroom.content.models import Attachment, Contact, Localized, Release
 from newsroom.gate import Published
 from newsroom.render import urls
-from newsroom.render.base import Artifact, Unit, digest
+from newsroom.render.base import Artifact, Unit, digest, fast_key, text_fingerprint
 from newsroom.render.i18n import LOCALE_DIR, babel_locale, long_date, translations
 from newsroom.render.markdown import render_markdown
 
@@ -159,21 +160,30 @@ def feed_units(
     with it, only PDFs listed are enclosed, with their real length.
     """
     settings = published.settings
-    shared = _settings_fingerprint(settings)
-    fingerprints: dict[tuple[str, str], str] = {}
-    catalogs = {language: _catalog_bytes(language) for language in settings.language_codes}
+    shared = fast_key(_CODE, _settings_fingerprint(settings), str(size))
+    catalogs = {language: _catalog_hash(language) for language in settings.language_codes}
     for scope in feed_scopes(settings):
-        chosen = list(islice((r for r in published.releases if scope.includes(r)), size))
-        items = tuple(_feed_item(release, scope.language, pdf_sizes) for release in chosen)
-        entry_keys = [
-            _entry_fingerprint(release, item, fingerprints)
-            for release, item in zip(chosen, items, strict=True)
-        ]
+        chosen = tuple(islice((r for r in published.releases if scope.includes(r)), size))
+        shown = [_text_language(release, scope.language) for release in chosen]
+        entries = [_entry_key(release, text, pdf_sizes) for release, text in zip(chosen, shown, strict=True)]
         # labels inside an entry are in the entry's language, the note and feed strings in the feed's
-        languages = sorted({scope.language, *(item.text.language for item in items)})
-        used_catalogs = [catalogs.get(language) or _catalog_bytes(language) for language in languages]
-        key = digest(_CODE, shared, used_catalogs, scope.name, size, entry_keys)
-        yield Unit(name=scope.name, key=key, render=render_feed, args=(settings, scope, items))
+        languages = sorted({scope.language, *shown})
+        used_catalogs = [catalogs.get(language) or _catalog_hash(language) for language in languages]
+        key = fast_key(shared, *used_catalogs, scope.name, *entries)
+        yield Unit(name=scope.name, key=key, render=render_scope, args=(settings, scope, chosen, pdf_sizes))
+
+
+def render_scope(
+    settings: Settings, scope: FeedScope, releases: tuple[Release, ...], pdf_sizes: Mapping[str, int] | None
+) -> list[Artifact]:
+    """A feed unit's work: the entries as the feed's readers get them, then the documents."""
+    return render_feed(settings, scope, feed_items(scope, releases, pdf_sizes))
+
+
+def feed_items(
+    scope: FeedScope, releases: tuple[Release, ...], pdf_sizes: Mapping[str, int] | None
+) -> tuple[FeedItem, ...]:
+    return tuple(_feed_item(release, scope.language, pdf_sizes) for release in releases)
 
 
 def render_feed(settings: Settings, scope: FeedScope, items: tuple[FeedItem, ...]) -> list[Artifact]:
@@ -218,16 +228,16 @@ def _feed_item(release: Release, language: str, pdf_sizes: Mapping[str, int] | N
     )
 
 
-def _entry_fingerprint(release: Release, item: FeedItem, cache: dict[tuple[str, str], str]) -> str:
-    """A hash of the files an entry is made from (the original and the translation shown)."""
-    language = item.text.language
-    cached = cache.get((release.slug, language))
-    if cached is None:
-        translation = release.translations.get(language)
-        text = (translation.meta.model_dump_json(), translation.body) if translation else ()
-        cached = digest(release.slug, str(release.folder), release.revision, language, text)
-        cache[(release.slug, language)] = cached
-    return digest(cached, item.text.requested, item.pdf_length)
+def _text_language(release: Release, language: str) -> str:
+    """The language a reader of `language` gets the release in: that one, else the original's."""
+    return language if language == release.language or language in release.translations else release.language
+
+
+def _entry_key(release: Release, text_language: str, pdf_sizes: Mapping[str, int] | None) -> str:
+    """What an entry is made from: the original and the translation shown (their files), the
+    folder (its date is in the entry's id) and the PDF's size when sizes are known."""
+    pdf = "" if pdf_sizes is None else str(pdf_sizes.get(urls.release_pdf(text_language, release.slug)))
+    return fast_key(release.slug, release.folder.name, text_fingerprint(release, text_language), pdf)
 
 
 def _settings_fingerprint(settings: Settings) -> str:
@@ -240,9 +250,9 @@ def _settings_fingerprint(settings: Settings) -> str:
     )
 
 
-def _catalog_bytes(language: str) -> bytes:
+def _catalog_hash(language: str) -> str:
     path = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
-    return path.read_bytes() if path.is_file() else b""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:24] if path.is_file() else ""
 
 
 # --- the feed -------------------------------------------------------------------------------------
