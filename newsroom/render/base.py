@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 
 if TYPE_CHECKING:
     from newsroom.content.models import Release
@@ -32,6 +32,7 @@ class Unit:
 
 
 UnitProvider = Callable[..., Iterable[Unit]]
+T = TypeVar("T")
 
 
 def digest(*parts: object) -> str:
@@ -65,6 +66,7 @@ class _Prints(NamedTuple):
     whole: str  # the fingerprint of the release
     texts: dict[str, str]  # language -> the fingerprint of its translation
     names_files: bool  # it shows files from its folder (images, attachments)
+    remembered: dict[str, Any]  # see `remember`
 
 
 _FINGERPRINTS: dict[int, _Prints] = {}  # id(release) -> what is known of it
@@ -91,6 +93,15 @@ def text_fingerprint(release: Release, language: str) -> str:
     return fast_key(release.revision, texts[language]) if language in texts else release.revision
 
 
+def remember(release: Release, key: str, compute: Callable[[], T]) -> T:
+    """`compute()`, once per loaded release and `key`. A long-lived `serve` loads a changed folder
+    into a new Release (and keeps the others), so what is remembered of the others stays right."""
+    remembered = _fingerprints(release).remembered
+    if key not in remembered:
+        remembered[key] = compute()
+    return cast(T, remembered[key])
+
+
 def _fingerprints(release: Release) -> _Prints:
     hit = _FINGERPRINTS.get(id(release))
     if hit is not None and hit[0] is release:
@@ -103,6 +114,6 @@ def _fingerprints(release: Release) -> _Prints:
     }
     bodies = (release.body, *(t.body for t in release.translations.values()))
     shows = bool(release.meta.images or release.meta.attachments) or any("![" in body for body in bodies)
-    entry = _Prints(release, fast_key(release.revision, *texts.values()), texts, shows)
+    entry = _Prints(release, fast_key(release.revision, *texts.values()), texts, shows, {})
     _FINGERPRINTS[id(release)] = entry
     return entry

@@ -12,7 +12,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
 from newsroom.config import CONFIG_NAME, Settings
@@ -20,7 +20,7 @@ from newsroom.content.models import Release
 from newsroom.gate import Published
 from newsroom.render import site_pages as pages
 from newsroom.render import site_release
-from newsroom.render.base import Artifact, Unit, digest, names_files, release_fingerprint
+from newsroom.render.base import Artifact, Unit, digest, names_files, release_fingerprint, remember
 from newsroom.render.i18n import LOCALE_DIR
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "site"
@@ -46,24 +46,39 @@ def site_units(published: Published) -> list[Unit]:
         Unit("site:404", site.chrome, pages.render_not_found, (site,)),
     ]
     for release in published.releases:
-        media = _media_key(release, prints[release.slug])
-        if media:
-            units.append(Unit(f"site:media:{release.slug}", media, site_release.render_media, (release,)))
-        for language in release.languages:
-            name = f"site:release:{language}:{release.slug}"
-            key = _key(site.chrome, name, prints[release.slug])
-            units.append(Unit(name, key, site_release.render_release, (site, release, language)))
+        units += remember(release, f"site:{site.chrome}", partial(_release_units, site, release))
     for release in published.withdrawn:
-        for language in release.languages:
-            name = f"site:withdrawn:{language}:{release.slug}"
-            key = _key(site.chrome, name, prints[release.slug])
-            units.append(Unit(name, key, site_release.render_withdrawn, (site, release, language)))
+        units += remember(release, f"site-withdrawn:{site.chrome}", partial(_withdrawn_units, site, release))
     listings = _listings(published.releases, settings)
     shown_prints = {name: _key(*(prints[r.slug] for r in shown)) for name, (_, shown, _) in listings.items()}
     for language in settings.language_codes:
         for name, (render, shown, extra) in listings.items():
             key = _key(site.chrome, name, language, shown_prints[name], repr(extra))
             units.append(Unit(f"site:{name}:{language}", key, render, (site, language, shown, *extra)))
+    return units
+
+
+def _release_units(site: SiteInputs, release: Release) -> list[Unit]:
+    """Its pages in each of its languages, and its files (images, attachments) if it has any."""
+    fingerprint = release_fingerprint(release)
+    units = []
+    media = _media_key(release, fingerprint)
+    if media:
+        units.append(Unit(f"site:media:{release.slug}", media, site_release.render_media, (release,)))
+    for language in release.languages:
+        name = f"site:release:{language}:{release.slug}"
+        key = _key(site.chrome, name, fingerprint)
+        units.append(Unit(name, key, site_release.render_release, (site, release, language)))
+    return units
+
+
+def _withdrawn_units(site: SiteInputs, release: Release) -> list[Unit]:
+    fingerprint = release_fingerprint(release)
+    units = []
+    for language in release.languages:
+        name = f"site:withdrawn:{language}:{release.slug}"
+        key = _key(site.chrome, name, fingerprint)
+        units.append(Unit(name, key, site_release.render_withdrawn, (site, release, language)))
     return units
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import TypeVar
 from xml.sax.saxutils import escape, quoteattr
@@ -189,7 +189,12 @@ def _urlset(blocks: list[str]) -> bytes:
     return (XML_DECLARATION + opening + "".join(blocks) + "</urlset>\n").encode()
 
 
-def _url_blocks(base: str, page: Page) -> Iterator[str]:
+@lru_cache(maxsize=65_536)  # a long-lived `serve` rewrites the sitemap on every change
+def _url_blocks(base: str, page: Page) -> tuple[str, ...]:
+    return tuple(_make_url_blocks(base, page))
+
+
+def _make_url_blocks(base: str, page: Page) -> Iterator[str]:
     """One <url> per language version, each listing every version and x-default."""
     lastmod = f"<lastmod>{page.lastmod}</lastmod>" if page.lastmod else ""
     if page.default is None:

@@ -20,7 +20,7 @@ import html
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -31,7 +31,7 @@ from newsroom.content.sms import SHORT_CODE_LENGTH, assemble, clean_text
 from newsroom.errors import RenderError
 from newsroom.gate import Published
 from newsroom.render import urls
-from newsroom.render.base import Artifact, Unit, fast_key, release_fingerprint
+from newsroom.render.base import Artifact, Unit, fast_key, release_fingerprint, remember
 from newsroom.render.i18n import catalog_fingerprint, text_direction, translations
 
 # Bump when the redirect page's markup changes, so incremental builds re-render it.
@@ -200,12 +200,16 @@ def sms_redirect_units(published: Published) -> Iterator[Unit]:
         *settings.language_codes,
     )  # fmt: skip
     for release in releases:
-        yield Unit(
-            name=f"sms-redirect:{release.slug}",
-            key=fast_key(shared, release_fingerprint(release)),
-            render=render_release_redirects,
-            args=(release, settings),
-        )
+        yield remember(release, f"sms-redirect:{shared}", partial(_redirect_unit, release, settings, shared))
+
+
+def _redirect_unit(release: Release, settings: Settings, shared: str) -> Unit:
+    return Unit(
+        name=f"sms-redirect:{release.slug}",
+        key=fast_key(shared, release_fingerprint(release)),
+        render=render_release_redirects,
+        args=(release, settings),
+    )
 
 
 def check_unique_codes(pairs: Iterable[tuple[str, str]]) -> None:
