@@ -145,6 +145,29 @@ def test_a_failing_build_leaves_the_previous_site_byte_for_byte_intact(sample_ro
     assert {p.name for p in (sample_root / ".site-builds").iterdir() if p.is_dir()} <= {"a", "b"}
 
 
+def _home_again() -> list[Artifact]:
+    return [Artifact("en/index.html", b"<!DOCTYPE html><title>impostor</title>")]
+
+
+def _clashing_units(published: Published) -> list[Unit]:
+    return [Unit("test:clash", "k", _home_again)]
+
+
+def test_two_units_writing_one_file_stop_the_build_and_keep_the_site(sample_root: Path) -> None:
+    build(sample_root, SAMPLE_NOW)  # site:home:en is reused below: only the new unit renders
+    before = tree(sample_root / "site")
+    settings = load_settings(sample_root, environ={})
+
+    with pytest.raises(
+        RenderError, match=re.escape("units 'site:home:en' and 'test:clash' both write 'en/index.html'")
+    ):
+        build_site(
+            settings, gate(load_newsroom(settings), SAMPLE_NOW), providers=[site_units, _clashing_units]
+        )
+
+    assert tree(sample_root / "site") == before
+
+
 def test_an_invalid_release_stops_the_build_and_keeps_the_site(sample_root: Path) -> None:
     build(sample_root, SAMPLE_NOW)
     before = tree(sample_root / "site")

@@ -309,20 +309,32 @@ def _write_manifest(tree: Path, manifest: Manifest) -> None:
 
 
 def _new_manifest(units: list[Unit], rendered: UnitFiles, previous: Manifest) -> Manifest:
-    manifest = Manifest()
-    for unit in units:
-        if unit.name in rendered:
-            made = rendered[unit.name]
-        else:  # reused: it has the live build's files
-            made = {path: previous.files[path] for path in previous.paths[unit.name]}
+    """The live manifest with the rendered units' files in place of their old ones (and the files
+    of units that are gone taken out): a rebuild touches the entries of what changed, not all."""
+    keys = {unit.name: unit.key for unit in units}
+    files = dict(previous.files)
+    for name, old in previous.paths.items():
+        if name in rendered or name not in keys:
+            for path in old:
+                del files[path]
+    made_paths: dict[str, tuple[str, ...]] = {}
+    for name, made in rendered.items():
         for path, sha in made.items():
-            if path in manifest.files:
-                owner = next(name for name, paths in manifest.paths.items() if path in paths)
-                raise RenderError(f"units {owner!r} and {unit.name!r} both write {path!r}")
-            manifest.files[path] = sha
-        manifest.keys[unit.name] = unit.key
-        manifest.paths[unit.name] = tuple(made)
-    return manifest
+            if path in files:
+                owner = _owner(path, made_paths, previous, rendered)
+                raise RenderError(f"units {owner!r} and {name!r} both write {path!r}")
+            files[path] = sha
+        made_paths[name] = tuple(made)
+    unit_paths = {name: made_paths[name] if name in made_paths else previous.paths[name] for name in keys}
+    return Manifest(keys, unit_paths, files)
+
+
+def _owner(path: str, made_paths: dict[str, tuple[str, ...]], previous: Manifest, rendered: UnitFiles) -> str:
+    """Which other unit writes `path`: one rendered before, or one reused from the live build."""
+    for name, made in made_paths.items():
+        if path in made:
+            return name
+    return next(name for name, old in previous.paths.items() if path in old and name not in rendered)
 
 
 def _count_removed(previous: Manifest, manifest: Manifest) -> int:
