@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from newsroom.config import Settings
-from newsroom.content.loader import load_newsroom
+from newsroom.content.loader import ReleaseScan, load_newsroom
 from newsroom.content.models import Newsroom
 from newsroom.diagnostics import Diagnostic, errors, promote_warnings
 from newsroom.errors import ContentError
@@ -58,18 +58,24 @@ def _deliver(run: Run) -> str:
 STAGES: list[tuple[str, Stage]] = [("site", _site), ("notify", _notify), ("deliver", _deliver)]
 
 
-def check(settings: Settings, *, strict: bool = False) -> tuple[Newsroom, list[Diagnostic]]:
+def check(
+    settings: Settings, *, strict: bool = False, scan: ReleaseScan | None = None
+) -> tuple[Newsroom, list[Diagnostic]]:
     """Load and validate everything; with strict, warnings count as errors."""
-    newsroom = load_newsroom(settings, cache=settings.var_dir / "cache" / "releases.pickle")
+    newsroom = load_newsroom(settings, cache=settings.var_dir / "cache" / "releases.pickle", scan=scan)
     diagnostics = list(newsroom.diagnostics)
     return newsroom, promote_warnings(diagnostics) if strict else diagnostics
 
 
 def valid_newsroom(
-    settings: Settings, *, strict: bool = False, refusal: str = "nothing was published"
+    settings: Settings,
+    *,
+    strict: bool = False,
+    refusal: str = "nothing was published",
+    scan: ReleaseScan | None = None,
 ) -> Newsroom:
     """The loaded newsroom, or a ContentError listing every error (and what was therefore not done)."""
-    newsroom, diagnostics = check(settings, strict=strict)
+    newsroom, diagnostics = check(settings, strict=strict, scan=scan)
     # The releases live as long as the run: keep the cycle collector from rescanning them (at
     # 10,000 releases its full passes were a third of a rebuild).
     gc.freeze()

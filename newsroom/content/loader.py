@@ -46,14 +46,21 @@ class _Report:
         self.items.append(Diagnostic(relative(path, self.root), line, Severity.WARNING, message, hint))
 
 
-def load_newsroom(settings: Settings, *, cache: Path | None = None) -> Newsroom:
+def load_newsroom(
+    settings: Settings, *, cache: Path | None = None, scan: ReleaseScan | None = None
+) -> Newsroom:
     """Every release under releases/, validated; releases with errors are left out and reported.
 
     With `cache` (a file under var/), folders unchanged since the last load are not read again.
+    `scan` is what `scan_releases` just found (`serve` polls with it), to save looking again.
     """
     report = _Report(settings.root)
     memo = open_memo(cache, settings) if cache else None
-    folders = _release_folders(settings.releases_dir, signatures=memo is not None)
+    folders = (
+        list(scan)
+        if scan is not None
+        else _release_folders(settings.releases_dir, signatures=memo is not None)
+    )
     releases: list[Release] = []
     for folder in folders:
         release, problems = _load_folder_cached(folder, settings, memo)
@@ -91,6 +98,15 @@ def _load_folder_cached(
     if memo is not None:
         memo.put(folder.path, (signature, release, report.items))
     return release, report.items
+
+
+ReleaseScan = tuple[_Folder, ...]
+
+
+def scan_releases(releases_dir: Path) -> ReleaseScan:
+    """The release folders and the names, sizes and mtimes of their files: equal scans mean
+    nothing a build reads under releases/ changed."""
+    return tuple(_release_folders(releases_dir, signatures=True))
 
 
 def _release_folders(releases_dir: Path, *, signatures: bool = False) -> list[_Folder]:

@@ -41,6 +41,7 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from newsroom.config import Settings
+from newsroom.content.loader import ReleaseScan
 from newsroom.errors import RenderError
 from newsroom.gate import Published, gate
 from newsroom.render.base import Artifact, Unit, UnitProvider
@@ -433,11 +434,18 @@ def _swap_in(site_dir: Path, target: Path) -> None:
     os.replace(link, site_dir)
 
 
-def build_at(settings: Settings, now: datetime, *, strict: bool = False, pdfs: bool = True) -> BuildReport:
+def build_at(
+    settings: Settings,
+    now: datetime,
+    *,
+    strict: bool = False,
+    pdfs: bool = True,
+    scan: ReleaseScan | None = None,
+) -> BuildReport:
     """`newsroom build`: check every release, apply the embargo gate at `now`, build site/.
 
     Without `pdfs` the build holds no PDFs (their files leave site/ too): a quick preview."""
     from newsroom.build import valid_newsroom
 
-    newsroom = valid_newsroom(settings, strict=strict, refusal="the site was not built")
+    newsroom = valid_newsroom(settings, strict=strict, refusal="the site was not built", scan=scan)
     return build_site(settings, gate(newsroom, now), unit_providers(pdfs=pdfs))
