@@ -17,8 +17,8 @@ A build
 3. swaps `site` over to that tree with one `os.replace` of a symlink: readers see the old site or
    the new one, never a mixture.
 The other tree is one build behind, so a build costs what changed in the last two builds, not the
-size of the site; a first build mirrors its tree into the other one with hard links, so that the
-first change after it costs no more than later ones. Nothing a build does touches the live tree: a
+size of the site (the first build after a cold one fills the other tree with hard links, once: a
+cold build that mirrored itself took 40% longer). Nothing a build does touches the live tree: a
 render failure or a crash leaves the other tree without a manifest (it is rebuilt from the live
 tree next time) and the live site as it was. A build where nothing changed writes nothing at all.
 Same inputs => same bytes.
@@ -137,8 +137,7 @@ def _build_locked(
     if not stale and len(previous.keys) == len(units):
         return BuildReport([], len(units), 0, 0, False, settings.site_dir)
     target = builds / (TREES[1] if live is not None and live.name == TREES[0] else TREES[0])
-    other = builds / (TREES[0] if target.name == TREES[1] else TREES[1])
-    output = Output(target / PUBLIC, _open_for_writing(target), _mirror_public(other, live))
+    output = Output(target / PUBLIC, _open_for_writing(target))
     if heavy_renderer is None:
         rendered = render_units(stale, output)
     else:
@@ -156,8 +155,6 @@ def _build_locked(
         return report
     _swap_in(settings.site_dir, target)
     _remove_strays(builds)
-    if output.mirror is not None:
-        _write_manifest(other, manifest)
     return report
 
 
@@ -180,12 +177,10 @@ _PENDING: Sequence[Unit] = ()  # the units a forked worker can see, by index
 
 @dataclass(frozen=True)
 class Output:
-    """Where rendered files go: the tree being built, what it holds now (path -> sha256), and on a
-    first build the other tree, which gets a hard link to every file written."""
+    """Where rendered files go: the tree being built and what it holds now (path -> sha256)."""
 
     public: Path
     holds: dict[str, str]
-    mirror: Path | None = None
 
 
 _OUTPUT = Output(Path(), {})  # what forked workers write to
@@ -242,8 +237,6 @@ def _write_artifacts(artifacts: list[Artifact], output: Output) -> dict[str, str
         files[artifact.path] = sha
         if output.holds.get(artifact.path) != sha:
             _put(output.public, artifact.path, artifact.data, replace=artifact.path in output.holds)
-            if output.mirror is not None:
-                _link(output.public / artifact.path, output.mirror, artifact.path, replace=False)
     return files
 
 
@@ -391,16 +384,6 @@ def _link(source: Path, public: Path, path: str, *, replace: bool) -> None:
     if replace:
         os.unlink(destination)
     os.link(source, destination)
-
-
-def _mirror_public(other: Path, live: Path | None) -> Path | None:
-    """On a first build, the other tree's public folder (emptied), to mirror every file into: then
-    the next build, which writes there, costs only what changed."""
-    if live is not None:
-        return None
-    shutil.rmtree(other, ignore_errors=True)
-    (other / PUBLIC).mkdir(parents=True)
-    return other / PUBLIC
 
 
 def _remove_empty_parents(path: Path, top: Path) -> None:
