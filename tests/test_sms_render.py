@@ -25,6 +25,7 @@ from newsroom.render.sms import (
     sms_redirect_units,
 )
 from tests.conftest import EMBARGOED_WORDS, SAMPLE_NOW
+from tests.site_support import build
 
 LOCALE = Path(__file__).resolve().parents[1] / "newsroom" / "locale"
 TRANSLATED = ("es", "ru", "zh", "ar", "ht")
@@ -135,7 +136,8 @@ def test_redirect_pages_forward_to_the_release_in_the_readers_language(sample_se
         for language in sample_settings.language_codes:
             alert = compose_alert(release, language, sample_settings)
             page = artifacts[alert.link.removeprefix(sample_settings.site.base_url + "/") + "index.html"]
-            target = f"{sample_settings.site.base_url}/{language}/releases/{release.slug}/"
+            shown = language if language in release.languages else release.language  # no page in others
+            target = f"{sample_settings.site.base_url}/{shown}/releases/{release.slug}/"
             assert f'content="0; url={target}"' in page
             assert f'<a href="{target}">' in page
             assert f'<html lang="{language}"' in page
@@ -148,6 +150,18 @@ def test_redirect_pages_forward_to_the_release_in_the_readers_language(sample_se
     everything = "\n".join([*artifacts, *artifacts.values()])
     for word in EMBARGOED_WORDS:
         assert word not in everything
+
+
+def test_every_short_link_in_the_built_site_leads_to_a_page_that_exists(sample_root: Path) -> None:
+    build(sample_root, SAMPLE_NOW)
+    site = (sample_root / "site").resolve()
+    base = load_settings(sample_root, environ={}).site.base_url
+    redirects = sorted(site.glob("r/*/index.html"))
+    assert len(redirects) > 30
+    for redirect in redirects:
+        target = re.search(r'content="0; url=([^"]+)"', redirect.read_text("utf-8"))
+        assert target is not None and target[1].startswith(base + "/"), redirect
+        assert (site / target[1].removeprefix(base + "/") / "index.html").is_file(), (redirect, target[1])
 
 
 def test_redirect_unit_keys_change_only_with_their_inputs(sample_settings: Settings) -> None:

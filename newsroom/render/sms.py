@@ -35,7 +35,7 @@ from newsroom.render.base import Artifact, Unit, fast_key, release_fingerprint, 
 from newsroom.render.i18n import catalog_fingerprint, text_direction, translations
 
 # Bump when the redirect page's markup changes, so incremental builds re-render it.
-REDIRECT_PAGE_VERSION = 3
+REDIRECT_PAGE_VERSION = 4
 # Punctuation a cut text may end on before the ellipsis is added ("plan, ..." reads badly).
 _TRAILING = ".,;:!?-–—、，。；：！？"
 _CJK_BREAK_AFTER = "、，。；：！？）」』"
@@ -233,7 +233,8 @@ RedirectPage = tuple[str, str, str, str, str, str, str, str]
 def _redirect_page(release: Release, language: str, settings: Settings) -> RedirectPage:
     localized = release.localized(language)
     link_text = translations(language, "sms").gettext("Continue to the news release")
-    target = urls.absolute(settings, urls.release_page(language, release.slug))
+    # the page in the language the reader gets: a release without their language has no page in it
+    target = urls.absolute(settings, urls.release_page(localized.language, release.slug))
     return (
         short_code(release.slug, language), language, text_direction(language),
         localized.title, localized.language, text_direction(localized.language), link_text, target,
