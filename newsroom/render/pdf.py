@@ -184,7 +184,7 @@ def format_stamp() -> str:
 
 @cache
 def _library_versions() -> tuple[object, ...]:
-    names = ("weasyprint", "pydyf", "fonttools", "markdown-it-py", "nh3", "Babel", "Jinja2")
+    names = ("weasyprint", "pydyf", "fonttools", "cmarkgfm", "nh3", "Babel", "Jinja2")
     return (*(version(name) for name in names), sys.version_info[:2])
 
 
