@@ -21,13 +21,16 @@ import argparse
 import json
 import os
 import re
+import select
 import shutil
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import IO
 
 from bench.corpus import NOW, NOW_TEXT, Corpus, GeneratedRelease, write_corpus
 from bench.measure import MIB, Measurement, median_of, run_measured
@@ -38,6 +41,7 @@ OUT = REPO / "bench" / "out"
 REDIRECT_STUB_BYTES = 1024
 GIB = 1024 * MIB
 TOOLS = ("newsroom", "pelican", "hugo")
+SERVE_TIMEOUT = 600  # seconds for `newsroom serve` to make its first build and the changed ones
 
 
 @dataclass(frozen=True)
@@ -245,14 +249,15 @@ def measure_serve_rebuild(tool: Tool, runs: int, log: Path, say: Callable[[str],
         port = probe.getsockname()[1]
     command = [*tool.command, "--port", str(port)]
     command[command.index("build")] = "serve"
+    env = {**tool.env, "PYTHONUNBUFFERED": "1"}  # each line as soon as it is printed
     server = subprocess.Popen(
-        command, cwd=tool.tree, env=tool.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        command, cwd=tool.tree, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     original = tool.changed_file.read_bytes()
     times: list[float] = []
     try:
         assert server.stdout is not None
-        lines = iter(server.stdout.readline, "")
+        lines = _lines_until(server.stdout, time.monotonic() + SERVE_TIMEOUT)
         if _next_build(lines, log) is None:  # the first build (nothing changed since the CLI's)
             return None
         for run in range(runs):
@@ -268,6 +273,18 @@ def measure_serve_rebuild(tool: Tool, runs: int, log: Path, say: Callable[[str],
         server.terminate()
         server.wait(timeout=30)
     return sorted(times)[len(times) // 2] if times else None
+
+
+def _lines_until(stream: IO[str], deadline: float) -> Iterator[str]:
+    """Lines from `stream` until it ends or the deadline passes (a stuck server fails the measure)."""
+    while (left := deadline - time.monotonic()) > 0:
+        ready, _, _ = select.select([stream], [], [], left)
+        if not ready:
+            return
+        line = stream.readline()
+        if not line:
+            return
+        yield line
 
 
 def _next_build(lines: Iterator[str], log: Path) -> float | None:

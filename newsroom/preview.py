@@ -127,11 +127,11 @@ def _settings(root: Path, *, reload: bool) -> Settings:
 def serve(root: Path, now: Callable[[], datetime], say: Callable[[str], None], port: int = 8000,
           interval: float = 1.0, stop: threading.Event | None = None, pdfs: bool = True) -> None:  # fmt: skip
     """Build, serve, and rebuild on changes until Ctrl-C (or until `stop` is set)."""
-    rebuild(root, now, say, pdfs=pdfs)
     settings = load_settings(root)
+    seen = watched_files(settings)  # before the first build: an edit made while it runs is caught
+    rebuild(root, now, say, pdfs=pdfs, scan=seen.releases)
     server = start_server(settings.site_dir, port)
     say(f"serving {settings.site_dir} at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
-    seen = watched_files(settings)
     stop = stop or threading.Event()
     try:
         while not stop.wait(interval):
