@@ -29,6 +29,9 @@ class Unit:
     render: Callable[..., list[Artifact]]
     args: tuple[Any, ...] = ()
     heavy: bool = False  # PDFs: run in the long-lived PDF worker pool
+    # Units of one group (a release's pages, short links, PDFs) are handed to the same worker, so a
+    # worker touches fewer releases and copies less of the parent's memory (fork copy-on-write).
+    group: str = ""
 
 
 UnitProvider = Callable[..., Iterable[Unit]]

@@ -55,6 +55,9 @@ TREES = ("a", "b")
 # Below this many units to render, starting a pool (forking a process that may hold 10,000 releases)
 # costs more than it saves: a one-release change renders about 30 units in-process.
 POOL_THRESHOLD = 100
+# Workers grow as they render (caches, copied pages, a fragmented heap): fresh ones after this many
+# units keep a 10,000-release cold build under 1 GiB (they start warm: see _warm_up).
+POOL_BATCH = 10_000
 
 HeavyRenderer = Callable[[Sequence[Unit]], dict[str, list[Artifact]]]  # unit name -> its artifacts
 
@@ -138,6 +141,8 @@ def _build_locked(
         return BuildReport([], len(units), 0, 0, False, settings.site_dir)
     target = builds / (TREES[1] if live is not None and live.name == TREES[0] else TREES[0])
     output = Output(target / PUBLIC, _open_for_writing(target))
+    if len(stale) >= POOL_THRESHOLD:
+        _warm_up(settings)
     if heavy_renderer is None:
         rendered = render_units(stale, output)
     else:
@@ -156,6 +161,23 @@ def _build_locked(
     _swap_in(settings.site_dir, target)
     _remove_strays(builds)
     return report
+
+
+def _warm_up(settings: Settings) -> None:
+    """Load what every page needs (compiled templates, catalogs, locale data) once, before the
+    workers fork: they share it, instead of each worker of each batch loading its own copy."""
+    from datetime import date
+
+    from newsroom.render import i18n, site_pages
+
+    environment = site_pages.environment()
+    for name in environment.list_templates():
+        environment.get_template(name)
+    for language in settings.language_codes:
+        for domain in ("site", "feeds", "sms"):
+            i18n.translations(language, domain)
+        i18n.long_date(date(2024, 1, 1), language)
+        i18n.language_name(language, language)
 
 
 def collect_units(published: Published, providers: Iterable[UnitProvider]) -> list[Unit]:
@@ -193,18 +215,26 @@ def render_units(units: Sequence[Unit], output: Output) -> UnitFiles:
     """Render units on every core (heavy ones first, so they do not finish last) and write their
     files to `output`; returns the files each unit made, with their hashes."""
     global _PENDING, _OUTPUT
-    order = sorted(range(len(units)), key=lambda i: not units[i].heavy)
+    order = sorted(range(len(units)), key=lambda i: (not units[i].heavy, units[i].group))
     _FOLDERS.clear()
     _PENDING, _OUTPUT = units, output
     try:
         if len(units) < POOL_THRESHOLD or (os.cpu_count() or 1) < 2:
             return {units[i].name: _render_index(i) for i in order}
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=context) as pool:
-            results = pool.map(_render_index, order, chunksize=max(1, len(order) // 64))
-            return {units[i].name: files for i, files in zip(order, results, strict=True)}
+        gc.freeze()  # the workers' collector then never walks (and so copies) the parent's objects
+        made: UnitFiles = {}
+        for start in range(0, len(order), POOL_BATCH):
+            made.update(_render_in_pool(units, order[start : start + POOL_BATCH]))
+        return made
     finally:
         _PENDING, _OUTPUT = (), Output(Path(), {})
+
+
+def _render_in_pool(units: Sequence[Unit], order: list[int]) -> UnitFiles:
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=context) as pool:
+        results = pool.map(_render_index, order, chunksize=max(1, len(order) // 64))
+        return {units[i].name: files for i, files in zip(order, results, strict=True)}
 
 
 def _render_index(index: int) -> dict[str, str]:

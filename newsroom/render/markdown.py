@@ -45,7 +45,7 @@ ALLOWED_ATTRIBUTES = {
 URL_SCHEMES = {"http", "https", "mailto", "tel"}
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=256)  # emails render a body once per language; pages and feed entries once
 def render_markdown(text: str, *, assets: str = "", origin: str = "", heading_offset: int = 0) -> str:
     """Safe HTML for a release body.
 

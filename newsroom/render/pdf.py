@@ -132,6 +132,7 @@ def pdf_units(published: Published) -> Iterator[Unit]:
                 render=render_release_pdf,
                 args=(release, language, settings),
                 heavy=True,
+                group=release.slug,
             )
 
 

@@ -64,11 +64,17 @@ def _release_units(site: SiteInputs, release: Release) -> list[Unit]:
     units = []
     media = _media_key(release, fingerprint)
     if media:
-        units.append(Unit(f"site:media:{release.slug}", media, site_release.render_media, (release,)))
+        units.append(
+            Unit(
+                f"site:media:{release.slug}", media, site_release.render_media, (release,), group=release.slug
+            )
+        )
     for language in release.languages:
         name = f"site:release:{language}:{release.slug}"
         key = _key(site.chrome, name, fingerprint)
-        units.append(Unit(name, key, site_release.render_release, (site, release, language)))
+        units.append(
+            Unit(name, key, site_release.render_release, (site, release, language), group=release.slug)
+        )
     return units
 
 
@@ -78,7 +84,9 @@ def _withdrawn_units(site: SiteInputs, release: Release) -> list[Unit]:
     for language in release.languages:
         name = f"site:withdrawn:{language}:{release.slug}"
         key = _key(site.chrome, name, fingerprint)
-        units.append(Unit(name, key, site_release.render_withdrawn, (site, release, language)))
+        units.append(
+            Unit(name, key, site_release.render_withdrawn, (site, release, language), group=release.slug)
+        )
     return units
 
 

@@ -209,6 +209,7 @@ def _redirect_unit(release: Release, settings: Settings, shared: str) -> Unit:
         key=fast_key(shared, release_fingerprint(release)),
         render=render_release_redirects,
         args=(release, settings),
+        group=release.slug,
     )
 
 
