@@ -312,9 +312,17 @@ def _read_manifest(tree: Path | None) -> Manifest:
     is rendered again, which is always safe)."""
     if tree is None:
         return Manifest()
+    path = tree / MANIFEST
+    try:
+        info = path.stat()
+    except OSError:
+        return Manifest()
+    stamp = _stamp(path, info)
+    if stamp in _MANIFESTS:  # `serve` reads the two manifests it wrote in its last two builds
+        return _MANIFESTS[stamp]
     gc.disable()  # a quarter of a million small objects, none of them cyclic
     try:
-        with (tree / MANIFEST).open("rb") as file:
+        with path.open("rb") as file:
             stored = pickle.load(file)
     except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
         return Manifest()
@@ -322,7 +330,23 @@ def _read_manifest(tree: Path | None) -> Manifest:
         gc.enable()
     if not (isinstance(stored, tuple) and len(stored) == 4 and stored[0] == MANIFEST_FORMAT):
         return Manifest()
-    return Manifest(*stored[1:])
+    manifest = Manifest(*stored[1:])
+    _remember(stamp, manifest)
+    return manifest
+
+
+Stamp = tuple[str, int, int, int]
+_MANIFESTS: dict[Stamp, Manifest] = {}  # the two last read or written, by the file's path and stat
+
+
+def _stamp(path: Path, info: os.stat_result) -> Stamp:
+    return str(path), info.st_mtime_ns, info.st_size, info.st_ino
+
+
+def _remember(stamp: Stamp, manifest: Manifest) -> None:
+    _MANIFESTS[stamp] = manifest
+    while len(_MANIFESTS) > len(TREES):
+        del _MANIFESTS[next(iter(_MANIFESTS))]
 
 
 def _write_manifest(tree: Path, manifest: Manifest) -> None:
@@ -330,6 +354,7 @@ def _write_manifest(tree: Path, manifest: Manifest) -> None:
     stored = (MANIFEST_FORMAT, manifest.keys, manifest.paths, manifest.files)
     scratch.write_bytes(pickle.dumps(stored, pickle.HIGHEST_PROTOCOL))
     os.replace(scratch, tree / MANIFEST)
+    _remember(_stamp(tree / MANIFEST, (tree / MANIFEST).stat()), manifest)
 
 
 def _new_manifest(units: list[Unit], rendered: UnitFiles, previous: Manifest) -> Manifest:

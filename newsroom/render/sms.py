@@ -192,9 +192,7 @@ def sms_redirect_units(published: Published) -> Iterator[Unit]:
     version); the pages themselves are made only when the unit renders."""
     settings = published.settings
     releases = (*published.releases, *published.withdrawn)
-    check_unique_codes(
-        [(release.slug, language) for release in releases for language in settings.language_codes]
-    )
+    _check_codes_once(frozenset(release.slug for release in releases), tuple(settings.language_codes))
     shared = fast_key(
         "sms-redirect", str(REDIRECT_PAGE_VERSION), catalog_fingerprint("sms"), settings.site.base_url,
         *settings.language_codes,
@@ -211,6 +209,18 @@ def _redirect_unit(release: Release, settings: Settings, shared: str) -> Unit:
         args=(release, settings),
         group=release.slug,
     )
+
+
+_CHECKED: list[tuple[frozenset[str], tuple[str, ...]]] = []  # the last slugs and languages found clash-free
+
+
+def _check_codes_once(slugs: frozenset[str], languages: tuple[str, ...]) -> None:
+    """check_unique_codes, skipped when the slugs and languages are those of the last check (a
+    `serve` rebuild after an edit)."""
+    if _CHECKED and _CHECKED[0] == (slugs, languages):
+        return
+    check_unique_codes([(slug, language) for slug in sorted(slugs) for language in languages])
+    _CHECKED[:] = [(slugs, languages)]
 
 
 def check_unique_codes(pairs: Iterable[tuple[str, str]]) -> None:
