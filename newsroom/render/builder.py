@@ -276,15 +276,21 @@ def _sha(data: bytes) -> str:
 
 
 def _put(public: Path, path: str, data: bytes, *, replace: bool) -> None:
+    with open(_make_room(public, path, replace=replace), "wb") as file:
+        file.write(data)
+
+
+def _make_room(public: Path, path: str, *, replace: bool) -> str:
+    """Where `path` goes under `public`, its folder made (once per build) and the old file removed:
+    it may be a hard link shared with the live tree, so it is never written through."""
     destination = os.path.join(public, path)
     folder = os.path.dirname(destination)
     if folder not in _FOLDERS:
         os.makedirs(folder, exist_ok=True)
         _FOLDERS.add(folder)
-    if replace:  # the old file may be a hard link shared with the live tree: never write through it
+    if replace:
         os.unlink(destination)
-    with open(destination, "wb") as file:
-        file.write(data)
+    return destination
 
 
 def _check_path(name: str, path: str) -> None:
@@ -431,14 +437,7 @@ def _finish_tree(
 
 
 def _link(source: Path, public: Path, path: str, *, replace: bool) -> None:
-    destination = os.path.join(public, path)
-    folder = os.path.dirname(destination)
-    if folder not in _FOLDERS:
-        os.makedirs(folder, exist_ok=True)
-        _FOLDERS.add(folder)
-    if replace:
-        os.unlink(destination)
-    os.link(source, destination)
+    os.link(source, _make_room(public, path, replace=replace))
 
 
 def _remove_empty_parents(path: Path, top: Path) -> None:

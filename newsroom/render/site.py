@@ -60,33 +60,27 @@ def site_units(published: Published) -> list[Unit]:
 
 def _release_units(site: SiteInputs, release: Release) -> list[Unit]:
     """Its pages in each of its languages, and its files (images, attachments) if it has any."""
-    fingerprint = release_fingerprint(release)
-    units = []
-    media = _media_key(release, fingerprint)
+    units = _page_units(site, release, "release", site_release.render_release)
+    media = _media_key(release, release_fingerprint(release))
     if media:
-        units.append(
-            Unit(
-                f"site:media:{release.slug}", media, site_release.render_media, (release,), group=release.slug
-            )
-        )
-    for language in release.languages:
-        name = f"site:release:{language}:{release.slug}"
-        key = _key(site.chrome, name, fingerprint)
-        units.append(
-            Unit(name, key, site_release.render_release, (site, release, language), group=release.slug)
-        )
+        name = f"site:media:{release.slug}"
+        units.insert(0, Unit(name, media, site_release.render_media, (release,), group=release.slug))
     return units
 
 
 def _withdrawn_units(site: SiteInputs, release: Release) -> list[Unit]:
+    return _page_units(site, release, "withdrawn", site_release.render_withdrawn)
+
+
+def _page_units(
+    site: SiteInputs, release: Release, kind: str, render: Callable[..., list[Artifact]]
+) -> list[Unit]:
     fingerprint = release_fingerprint(release)
     units = []
     for language in release.languages:
-        name = f"site:withdrawn:{language}:{release.slug}"
+        name = f"site:{kind}:{language}:{release.slug}"
         key = _key(site.chrome, name, fingerprint)
-        units.append(
-            Unit(name, key, site_release.render_withdrawn, (site, release, language), group=release.slug)
-        )
+        units.append(Unit(name, key, render, (site, release, language), group=release.slug))
     return units
 
 
