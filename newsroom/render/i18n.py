@@ -79,9 +79,9 @@ def language_name(code: str, in_language: str) -> str:
     return str(names.get(code) or names.get(code.split("-")[0]) or code)
 
 
-@cache
 def catalog_fingerprint(domain: str) -> str:
-    """A hash of every language's catalog for `domain`: part of the keys of what uses its strings."""
+    """A hash of every language's catalog for `domain`: part of the keys of what uses its strings.
+    Read on every call (a few small files), so a long-lived `serve` notices an edited catalog."""
     hasher = hashlib.sha256()
     for path in sorted(LOCALE_DIR.glob(f"*/LC_MESSAGES/{domain}.po")):
         hasher.update(path.parent.parent.name.encode() + b"\0" + path.read_bytes())

@@ -20,7 +20,15 @@ from newsroom.content.models import Release
 from newsroom.gate import Published
 from newsroom.render import site_pages as pages
 from newsroom.render import site_release
-from newsroom.render.base import Artifact, Unit, digest, names_files, release_fingerprint, remember
+from newsroom.render.base import (
+    Artifact,
+    Unit,
+    digest,
+    fast_key,
+    names_files,
+    release_fingerprint,
+    remember,
+)
 from newsroom.render.i18n import LOCALE_DIR
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "site"
@@ -50,10 +58,12 @@ def site_units(published: Published) -> list[Unit]:
     for release in published.withdrawn:
         units += remember(release, f"site-withdrawn:{site.chrome}", partial(_withdrawn_units, site, release))
     listings = _listings(published.releases, settings)
-    shown_prints = {name: _key(*(prints[r.slug] for r in shown)) for name, (_, shown, _) in listings.items()}
+    shown_prints = {
+        name: fast_key(*(prints[r.slug] for r in shown)) for name, (_, shown, _) in listings.items()
+    }
     for language in settings.language_codes:
         for name, (render, shown, extra) in listings.items():
-            key = _key(site.chrome, name, language, shown_prints[name], repr(extra))
+            key = fast_key(site.chrome, name, language, shown_prints[name], repr(extra))
             units.append(Unit(f"site:{name}:{language}", key, render, (site, language, shown, *extra)))
     return units
 
@@ -79,7 +89,7 @@ def _page_units(
     units = []
     for language in release.languages:
         name = f"site:{kind}:{language}:{release.slug}"
-        key = _key(site.chrome, name, fingerprint)
+        key = fast_key(site.chrome, name, fingerprint)
         units.append(Unit(name, key, render, (site, release, language), group=release.slug))
     return units
 
@@ -123,11 +133,6 @@ def _listings(releases: tuple[Release, ...], settings: Settings) -> dict[str, Li
     return listings
 
 
-def _key(*parts: str) -> str:
-    """A fast hash of strings (unit keys need only be stable, and this runs for every page)."""
-    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:24]
-
-
 def _media_key(release: Release, fingerprint: str) -> str:
     """'' when the release has no images or attachments; else a hash of the files it references.
 
@@ -136,7 +141,7 @@ def _media_key(release: Release, fingerprint: str) -> str:
     if not names_files(release):
         return ""
     files = [(name, *_stat(release.folder / name)) for name in site_release.media_files(release)]
-    return _key(fingerprint, repr(files))
+    return fast_key(fingerprint, repr(files))
 
 
 def _stat(path: Path) -> tuple[int, int]:

@@ -20,7 +20,7 @@ import html
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import cache, partial
+from functools import cache, lru_cache, partial
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -211,16 +211,11 @@ def _redirect_unit(release: Release, settings: Settings, shared: str) -> Unit:
     )
 
 
-_CHECKED: list[tuple[frozenset[str], tuple[str, ...]]] = []  # the last slugs and languages found clash-free
-
-
+@lru_cache(maxsize=1)  # a failed check raises, so only a clash-free set is remembered
 def _check_codes_once(slugs: frozenset[str], languages: tuple[str, ...]) -> None:
     """check_unique_codes, skipped when the slugs and languages are those of the last check (a
     `serve` rebuild after an edit)."""
-    if _CHECKED and _CHECKED[0] == (slugs, languages):
-        return
     check_unique_codes([(slug, language) for slug in sorted(slugs) for language in languages])
-    _CHECKED[:] = [(slugs, languages)]
 
 
 def check_unique_codes(pairs: Iterable[tuple[str, str]]) -> None:
