@@ -9,7 +9,9 @@ A language without a translation gets the original's text with the opt-out line 
 subscriber's language (how to stop must always be readable).
 
 Short links are `<base_url>/r/<code>/`, `code` derived from slug and language; `sms_redirect_units`
-writes a tiny page there that forwards to the release page in that language.
+writes a tiny page there that forwards to the release page in that language. There is one per
+language the release exists in: a subscriber whose language it lacks gets the original's link, which
+leads where a link of their own would (the original's page), and the site keeps a third of the files.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from newsroom.render.base import Artifact, Unit, fast_key, release_fingerprint, 
 from newsroom.render.i18n import catalog_fingerprint, text_direction, translations
 
 # Bump when the redirect page's markup changes, so incremental builds re-render it.
-REDIRECT_PAGE_VERSION = 4
+REDIRECT_PAGE_VERSION = 5
 # Punctuation a cut text may end on before the ellipsis is added ("plan, ..." reads badly).
 _TRAILING = ".,;:!?-–—、，。；：！？"
 _CJK_BREAK_AFTER = "、，。；：！？）」』"
@@ -80,7 +82,7 @@ def opt_out(language: str) -> str:
 def compose_alert(release: Release, language: str, settings: Settings) -> SmsAlert:
     """The alert for `release` as a subscriber reading `language` receives it."""
     localized = release.localized(language)
-    link = short_link(settings, release.slug, language)
+    link = short_link(settings, release.slug, localized.language)
     opt_out_text = opt_out(language)
     text, shortened = fit_text(
         localized.sms or localized.title, link, opt_out_text, settings.sms.segment_budget
@@ -186,7 +188,7 @@ def reply_text(kind: ReplyKind, language: str, settings: Settings) -> str:
 
 
 def sms_redirect_units(published: Published) -> Iterator[Unit]:
-    """One unit per release (public or withdrawn): its r/<code>/index.html page in every language.
+    """One unit per release (public or withdrawn): its r/<code>/index.html page in each of its languages.
 
     The key is the release's fingerprint plus what every page shares (catalog, base URL, markup
     version); the pages themselves are made only when the unit renders."""
@@ -232,38 +234,26 @@ def check_unique_codes(pairs: Iterable[tuple[str, str]]) -> None:
             )
 
 
-# (code, language, direction, headline, headline language, its direction, link text, target URL)
-RedirectPage = tuple[str, str, str, str, str, str, str, str]
+# (code, language, direction, headline, link text, target URL)
+RedirectPage = tuple[str, str, str, str, str, str]
 
 
 def _redirect_page(release: Release, language: str, settings: Settings) -> RedirectPage:
-    localized = release.localized(language)
     link_text = translations(language, "sms").gettext("Continue to the news release")
-    # the page in the language the reader gets: a release without their language has no page in it
-    target = urls.absolute(settings, urls.release_page(localized.language, release.slug))
-    return (
-        short_code(release.slug, language), language, text_direction(language),
-        localized.title, localized.language, text_direction(localized.language), link_text, target,
-    )  # fmt: skip
+    target = urls.absolute(settings, urls.release_page(language, release.slug))
+    title = release.localized(language).title
+    return short_code(release.slug, language), language, text_direction(language), title, link_text, target
 
 
 def render_release_redirects(release: Release, settings: Settings) -> list[Artifact]:
-    return render_redirect_pages(
-        _redirect_page(release, language, settings) for language in settings.language_codes
-    )
-
-
-def render_redirect_pages(pages: Iterable[RedirectPage]) -> list[Artifact]:
+    """The release's short-link pages: one per language it exists in (see compose_alert)."""
+    pages = [_redirect_page(release, language, settings) for language in release.languages]
     return [Artifact(f"r/{page[0]}/index.html", _redirect_html(page).encode("utf-8")) for page in pages]
 
 
 def _redirect_html(page: RedirectPage) -> str:
-    _code, language, direction, headline, headline_language, headline_direction, link_text, target = page
+    _code, language, direction, headline, link_text, target = page
     href = html.escape(target, quote=True)
-    # A headline in the original's language (no translation) says so, e.g. English on an Arabic page.
-    heading_lang = ""
-    if headline_language != language:
-        heading_lang = f' lang="{html.escape(headline_language)}" dir="{headline_direction}"'
     return (
         "<!DOCTYPE html>\n"
         f'<html lang="{html.escape(language)}" dir="{direction}">\n'
@@ -273,13 +263,13 @@ def _redirect_html(page: RedirectPage) -> str:
         '<meta name="robots" content="noindex">\n'
         f'<meta http-equiv="refresh" content="0; url={href}">\n'
         f'<link rel="canonical" href="{href}">\n'
-        f"<title{heading_lang}>{html.escape(headline)}</title>\n"
+        f"<title>{html.escape(headline)}</title>\n"
         "<style>body{font-family:system-ui,sans-serif;margin:1.5rem;line-height:1.4}"
         "h1{font-size:1.5rem}a{font-size:1.25rem}</style>\n"
         "</head>\n"
         "<body>\n"
         "<main>\n"
-        f"<h1{heading_lang}>{html.escape(headline)}</h1>\n"
+        f"<h1>{html.escape(headline)}</h1>\n"
         f'<p><a href="{href}">{html.escape(link_text)}</a></p>\n'
         "</main>\n"
         "</body>\n"
