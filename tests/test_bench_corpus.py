@@ -101,6 +101,11 @@ def test_page_count_leaves_out_redirect_stubs(tmp_path: Path) -> None:
     (tmp_path / "en" / "page" / "1" / "index.html").write_text(
         '<!DOCTYPE html><html><head><meta http-equiv="refresh" content="0; url=/en/"></head></html>'
     )
+    (tmp_path / "r" / "abcdefgh").mkdir(parents=True)  # an SMS short link with a long headline
+    (tmp_path / "r" / "abcdefgh" / "index.html").write_text(
+        '<!DOCTYPE html><html><head><meta http-equiv="refresh" content="0; url=/en/">'
+        f"<title>{'Long headline ' * 100}</title></head></html>"
+    )
     (tmp_path / "en" / "feed.xml").write_text("<rss/>")
     assert count_pages(tmp_path) == 1
 
