@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from newsroom.config import Settings, load_settings
-from newsroom.content import memo
+from newsroom.content import loader, memo
 from newsroom.content.loader import _release_folders, load_newsroom
 from newsroom.content.models import Newsroom
 
@@ -170,3 +170,19 @@ def test_the_collector_is_left_as_it_was(settings: Settings) -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("root", ["sample", "broken"])
+def test_folders_read_in_parallel_load_as_they_do_one_by_one(
+    sample_root: Path, monkeypatch: pytest.MonkeyPatch, root: str
+) -> None:
+    """A cold load of many folders is read by forked processes: the same releases, lines and
+    problems (a broken folder's too), in the same order, with or without the cache."""
+    fixtures = Path(__file__).parent / "fixtures" / "broken"
+    settings = load_settings(sample_root if root == "sample" else fixtures, environ={})
+    one_by_one = _facts(load_newsroom(settings))
+    monkeypatch.setattr(loader, "PARALLEL_FROM", 2)
+    assert _facts(load_newsroom(settings)) == one_by_one
+    if root == "sample":  # the cache is filled from what the readers sent back, and used next time
+        assert _facts(_cached(settings)) == one_by_one
+        assert _facts(_cached(settings)) == one_by_one

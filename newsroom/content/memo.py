@@ -12,6 +12,7 @@ from __future__ import annotations
 import copyreg
 import gc
 import hashlib
+import io
 import os
 import pickle
 import sys
@@ -218,3 +219,15 @@ class _Pickler(pickle.Pickler):
         if parent == path or not path.name:
             return PATH_TYPE, (str(path),)
         return _child, (self.seen.setdefault(str(parent), parent), path.name)
+
+
+def memo_dumps(value: object) -> bytes:
+    """`value` pickled the way the cache pickles (Paths by parent and name)."""
+    buffer = io.BytesIO()
+    _Pickler(buffer).dump(value)
+    return buffer.getvalue()
+
+
+def memo_loads(data: bytes) -> Any:
+    with _collector_paused():
+        return pickle.loads(data)
