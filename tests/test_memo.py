@@ -107,7 +107,7 @@ def test_an_edit_rewrites_only_the_shard_holding_its_folder(settings: Settings) 
     path.write_text(path.read_text() + "\nOne more line.\n")
     _assert_cache_agrees(settings)
     rewritten = [p for p in shards.iterdir() if p.stat().st_mtime_ns != written.get(p)]
-    assert rewritten == [shards / f"{memo._shard_of(str(settings.root / FOLDER)):02x}.pickle"]
+    assert rewritten == [shards / f"{memo.shard_of(str(settings.root / FOLDER)):02x}.pickle"]
 
 
 def test_a_damaged_or_foreign_shard_is_ignored_and_rewritten(settings: Settings) -> None:
@@ -183,6 +183,13 @@ def test_folders_read_in_parallel_load_as_they_do_one_by_one(
     one_by_one = _facts(load_newsroom(settings))
     monkeypatch.setattr(loader, "PARALLEL_FROM", 2)
     assert _facts(load_newsroom(settings)) == one_by_one
-    if root == "sample":  # the cache is filled from what the readers sent back, and used next time
+    if root == "sample":  # the readers write the cache's shards, and the next load reads nothing else
         assert _facts(_cached(settings)) == one_by_one
+        assert len(list((settings.var_dir / "cache" / "releases.d").glob("*.pickle"))) > 1
+        monkeypatch.setattr(memo, "_LAST", None)  # from disk, as a new process would
+
+        def unexpected(*args: object) -> object:
+            raise AssertionError("a folder was read again")
+
+        monkeypatch.setattr(loader, "_read_folder", unexpected)
         assert _facts(_cached(settings)) == one_by_one

@@ -19,7 +19,16 @@ from newsroom.config import Settings
 from newsroom.content.body import is_local_asset, scan_body
 from newsroom.content.checks import editorial_warnings
 from newsroom.content.frontmatter import Document, FrontMatterError, decode, parse
-from newsroom.content.memo import Signature, listing_signature, memo_dumps, memo_loads, open_memo
+from newsroom.content.memo import (
+    SHARDS,
+    FolderMemo,
+    Signature,
+    listing_signature,
+    open_memo,
+    read_shard,
+    shard_bytes,
+    shard_of,
+)
 from newsroom.content.models import Newsroom, OriginalMeta, Release, Translation, TranslationMeta
 from newsroom.content.times import TIME_HINT
 from newsroom.diagnostics import Diagnostic, Severity, relative
@@ -71,10 +80,7 @@ def load_newsroom(
             unread.append(folder)
         else:
             loaded[folder.path] = hit[1], hit[2]
-    for folder, (release, problems) in zip(unread, _read_folders(unread, settings), strict=True):
-        loaded[folder.path] = release, problems
-        if memo is not None:
-            memo.put(folder.path, (folder.signature, release, problems))
+    loaded.update(_read_folders(unread, settings, memo))
     releases: list[Release] = []
     for folder in folders:
         release, problems = loaded[folder.path]
@@ -102,31 +108,52 @@ Loaded = tuple[Release | None, list[Diagnostic]]  # a folder's release (None if 
 # From this many folders to read (a cold build, a fresh checkout) they are read in forked processes,
 # one per core: parsing is most of a cold load (3.9 s of YAML and validation at 10,000 releases).
 PARALLEL_FROM = 400
-_UNREAD: tuple[list[_Folder], Settings] | None = None  # what forked readers can see
+_UNREAD: tuple[list[list[_Folder]], Settings, FolderMemo | None] | None = None  # for forked readers
 
 
-def _read_folders(folders: list[_Folder], settings: Settings) -> list[Loaded]:
-    """Each folder read and checked, in order: in forked processes when there are many."""
+def _read_folders(folders: list[_Folder], settings: Settings, memo: FolderMemo | None) -> dict[str, Loaded]:
+    """Each folder read and checked (and put in the cache): in forked processes when there are many."""
     workers = min(os.cpu_count() or 1, 8)
     if len(folders) < PARALLEL_FROM or workers < 2:
-        return [_read_folder(folder, settings) for folder in folders]
+        loaded = {folder.path: _read_folder(folder, settings) for folder in folders}
+        if memo is not None:
+            for folder in folders:
+                memo.put(folder.path, (folder.signature, *loaded[folder.path]))
+        return loaded
+    # one task per cache shard: a reader pickles the shard's folders once, for the cache file and
+    # for the way back here
+    groups: list[list[_Folder]] = [[] for _ in range(SHARDS)]
+    for folder in folders:
+        groups[shard_of(folder.path)].append(folder)
     global _UNREAD
-    _UNREAD = folders, settings
-    # small chunks even out the workers' loads, and the first ones are unpickled while others are read
-    size = -(-len(folders) // (workers * 8))
-    chunks = [(start, min(start + size, len(folders))) for start in range(0, len(folders), size)]
+    _UNREAD = groups, settings, memo
+    loaded = {}
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            return [loaded for part in pool.map(_read_chunk, chunks) for loaded in memo_loads(part)]
+            tasks = [index for index in range(SHARDS) if groups[index]]
+            for index, (data, written) in zip(tasks, pool.map(_read_group, tasks), strict=True):
+                entries = read_shard(data)
+                if memo is not None:
+                    memo.adopt(index, entries, written=written)
+                loaded.update((path, (release, problems)) for path, (_, release, problems) in entries.items())
     finally:
         _UNREAD = None
+    return loaded
 
 
-def _read_chunk(bounds: tuple[int, int]) -> bytes:
-    """In a reader process: its share of the folders, pickled as the folder cache pickles them."""
+def _read_group(index: int) -> tuple[bytes, bool]:
+    """In a reader process: the folders of one cache shard, pickled as the shard is; the shard file
+    is written too when it held nothing before (a cold load), else the parent merges it."""
     assert _UNREAD is not None
-    folders, settings = _UNREAD
-    return memo_dumps([_read_folder(folder, settings) for folder in folders[bounds[0] : bounds[1]]])
+    groups, settings, memo = _UNREAD
+    entries = {folder.path: (folder.signature, *_read_folder(folder, settings)) for folder in groups[index]}
+    if memo is None:
+        return shard_bytes("", entries), False
+    data = shard_bytes(memo.generation, entries)
+    if memo.is_empty(index):
+        memo.write_shard(index, data)
+        return data, True
+    return data, False
 
 
 def _read_folder(folder: _Folder, settings: Settings) -> Loaded:

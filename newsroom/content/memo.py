@@ -76,7 +76,7 @@ def _generation(settings: Settings) -> str:
     return hashlib.sha256(repr((settings.file.model_dump_json(), code)).encode()).hexdigest()
 
 
-def _shard_of(key: str) -> int:
+def shard_of(key: str) -> int:
     return zlib.crc32(key.encode("utf-8", "surrogateescape")) % SHARDS
 
 
@@ -91,6 +91,7 @@ class FolderMemo:
         self.path = path.with_suffix(".d")
         self.generation = _generation(settings)
         self.changed: set[int] = set()  # shards to write at save()
+        self.restamp = False  # readers wrote shards: stamp them at save()
         with _collector_paused():
             self.shards = [self._read(index) for index in range(SHARDS)]
             if sum(len(shard) for shard in self.shards) >= FREEZE_FROM:
@@ -133,28 +134,45 @@ class FolderMemo:
         return entry if entry is not None and entry[0] == signature else None
 
     def put(self, folder: str, entry: Entry) -> None:
-        index = _shard_of(folder)
+        index = shard_of(folder)
         self.shards[index][folder] = self.entries[folder] = entry
         self.changed.add(index)
 
     def keep_only(self, folders: set[str]) -> None:
         for gone in self.entries.keys() - folders:
-            index = _shard_of(gone)
+            index = shard_of(gone)
             del self.entries[gone]
             self.shards[index].pop(gone, None)
             self.changed.add(index)
 
-    def save(self) -> None:
-        if not self.changed:
-            return
+    def is_empty(self, index: int) -> bool:
+        return not self.shards[index]
+
+    def write_shard(self, index: int, data: bytes) -> None:
+        """Replace one shard file atomically (readers of a cold load write theirs in parallel)."""
         self.path.mkdir(parents=True, exist_ok=True)
+        target = self._shard_path(index)
+        partial = target.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_bytes(data)
+        os.replace(partial, target)
+
+    def adopt(self, index: int, entries: dict[str, Entry], *, written: bool) -> None:
+        """Entries a reader process made for shard `index`; `written` when it wrote the shard file."""
+        self.shards[index].update(entries)
+        self.entries.update(entries)
+        if written:
+            self.restamp = True
+            self.changed.discard(index)  # a stale shard it replaced need not be written again
+        else:
+            self.changed.add(index)
+
+    def save(self) -> None:
+        if not self.changed and not self.restamp:
+            return
         for index in sorted(self.changed):
-            target = self._shard_path(index)
-            partial = target.with_suffix(".tmp")
-            with partial.open("wb") as file:
-                _Pickler(file).dump({"generation": self.generation, "folders": self.shards[index]})
-            os.replace(partial, target)
+            self.write_shard(index, shard_bytes(self.generation, self.shards[index]))
         self.changed.clear()
+        self.restamp = False
         self.shard_stamps = self.stamp_shards()
         if self.legacy.is_file():
             self.legacy.unlink()
@@ -221,13 +239,14 @@ class _Pickler(pickle.Pickler):
         return _child, (self.seen.setdefault(str(parent), parent), path.name)
 
 
-def memo_dumps(value: object) -> bytes:
-    """`value` pickled the way the cache pickles (Paths by parent and name)."""
+def shard_bytes(generation: str, entries: dict[str, Entry]) -> bytes:
+    """A shard file's bytes: its entries pickled (Paths by parent and name) with the generation."""
     buffer = io.BytesIO()
-    _Pickler(buffer).dump(value)
+    _Pickler(buffer).dump({"generation": generation, "folders": entries})
     return buffer.getvalue()
 
 
-def memo_loads(data: bytes) -> Any:
+def read_shard(data: bytes) -> dict[str, Entry]:
     with _collector_paused():
-        return pickle.loads(data)
+        entries: dict[str, Entry] = pickle.loads(data)["folders"]
+    return entries
