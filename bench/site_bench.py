@@ -213,6 +213,15 @@ def fresh_copy(tool: Tool, run: int) -> Tool:
     )
 
 
+def set_aside(path: Path, trash: Path) -> Path:
+    """Move an earlier run's tree out of the way, to be deleted when this run is over: deleting it
+    now would slow the builds measured next (see fresh_copy)."""
+    if path.exists():
+        trash.mkdir(parents=True, exist_ok=True)
+        path.rename(trash / f"{path.name}-{time.time_ns()}")
+    return path
+
+
 def measure_tool(pristine: Tool, corpus: Corpus, runs: int, log: Path, say: Callable[[str], None]) -> Row:
     row = Row(corpus.count, pristine.name, runs=runs, inputs=corpus.markdown_files)
     tool = pristine  # the last cold build's copy, once there is one: the rebuilds run in it
@@ -419,9 +428,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, why in peers.problems.items():
         say(f"{name}: n/a: {why}")
     rows: list[Row] = []
+    trash = args.out / "trash"
     for size in sizes:
         say(f"writing a corpus of {size:,} releases ...")
-        corpus = write_corpus(size, args.out / f"corpus-{size}")
+        corpus = write_corpus(size, set_aside(args.out / f"corpus-{size}", trash))
         say(f"  {corpus.markdown_files:,} Markdown files per tool")
         runs = args.runs or (1 if args.quick or size > 1000 else 3)
         log = args.out / f"site-bench-{size}.log"
@@ -444,6 +454,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(ratios(rows)))
     results = args.out / "site-bench.json"
     results.write_text(json.dumps([asdict(row) for row in rows], indent=2), encoding="utf-8")
+    shutil.rmtree(trash, ignore_errors=True)  # last: deleting slows what comes next (see fresh_copy)
     return 1 if any(row.note.startswith("failed") for row in rows) else 0
 
 
