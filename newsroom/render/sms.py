@@ -11,7 +11,8 @@ subscriber's language (how to stop must always be readable).
 Short links are `<base_url>/r/<code>/`, `code` derived from slug and language; `sms_redirect_units`
 writes a tiny page there that forwards to the release page in that language. There is one per
 language the release exists in: a subscriber whose language it lacks gets the original's link, which
-leads where a link of their own would (the original's page), and the site keeps a third of the files.
+leads where a link of their own would (the original's page), and the site holds a quarter as many
+short-link pages (one per translation, not one per site language).
 """
 
 from __future__ import annotations
