@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -245,7 +246,10 @@ def test_release_page_has_the_parts_readers_and_machines_need(sample_root: Path)
     html = page(sample_root, "/en/releases/city-digital-services-plain-language/")
     assert '<img src="/media/city-digital-services-plain-language/team.png" alt="Illustration of four' in html
     assert (sample_root / "site/media/city-digital-services-plain-language/team.png").is_file()
-    assert '"@type": "NewsArticle"' in html and '"workTranslation"' in html
+    found = re.search(r'<script type="application/ld\+json">\n(.*?)\n</script>', html, re.DOTALL)
+    assert found is not None
+    article = json.loads(found[1])
+    assert article["@type"] == "NewsArticle" and article["workTranslation"]
     assert 'property="og:image"' in html and "summary_large_image" in html
     assert "###" in html and "Text NEWS to 12345" in html
     assert (

@@ -55,8 +55,10 @@ def iso(moment: datetime, zone: ZoneInfo) -> str:
 
 
 def json_ld(data: dict[str, object]) -> str:
-    """JSON for a <script type="application/ld+json">: '<' escaped so nothing can close the tag."""
-    text = json.dumps(data, ensure_ascii=False, indent=1, sort_keys=False)
+    """JSON for a <script type="application/ld+json">: '<' escaped so nothing can close the tag.
+
+    On one line: with an indent, json uses its pure-Python encoder (a fifth of a release page's time)."""
+    text = json.dumps(data, ensure_ascii=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
