@@ -7,7 +7,8 @@ For each corpus size and each tool it measures a cold build (in a fresh copy of 
 no caches; see fresh_copy), a rebuild with nothing changed, and a rebuild after one release changed
 (the newest published one: it sits on the most listing pages and feeds), each as a subprocess. Times
 are medians of --runs runs (default: 3 up to 1,000 releases, 1 above, where a Pelican build takes
-minutes), memory the highest peak of all runs.
+minutes). Timed runs are not disturbed by memory sampling; peak memory comes from one more cold build
+that is sampled (and from every run's largest process).
 
 Pages are counted the same way for every tool: the .html files in its output tree, leaving out
 redirect pages (http-equiv="refresh" in the head: Hugo's page/1/ aliases, newsroom's SMS short links).
@@ -226,8 +227,8 @@ def measure_tool(pristine: Tool, corpus: Corpus, runs: int, log: Path, say: Call
     row = Row(corpus.count, pristine.name, runs=runs, inputs=corpus.markdown_files)
     tool = pristine  # the last cold build's copy, once there is one: the rebuilds run in it
 
-    def build(copy: Tool, label: str) -> Measurement | None:
-        result = run_measured(copy.command, copy.tree, log, env=copy.env)
+    def build(copy: Tool, label: str, sample_memory: bool = False) -> Measurement | None:
+        result = run_measured(copy.command, copy.tree, log, env=copy.env, sample_memory=sample_memory)
         say(
             f"  {copy.name} {label}: {result.seconds:.2f} s ({result.cpu_seconds:.2f} s CPU), "
             f"{result.peak_bytes / MIB:.0f} MiB"
@@ -245,6 +246,10 @@ def measure_tool(pristine: Tool, corpus: Corpus, runs: int, log: Path, say: Call
             return row
         colds.append(result)
     row.pages = count_pages(tool.output)
+    # memory in a cold build of its own: sampling a process tree slows it (see run_measured)
+    memory = build(fresh_copy(pristine, runs), "cold, memory sampled", sample_memory=True)
+    if memory is None:
+        return row
     no_changes = [build(tool, f"no change {run + 1}/{runs}") for run in range(runs)]
     original = tool.changed_file.read_bytes()
     one_changes: list[Measurement | None] = []
@@ -262,7 +267,7 @@ def measure_tool(pristine: Tool, corpus: Corpus, runs: int, log: Path, say: Call
     row.cold_cpu = median_of(colds).cpu_seconds
     row.no_change = median_of([m for m in no_changes if m]).seconds
     row.one_change = median_of([m for m in one_changes if m]).seconds
-    row.peak_bytes = max(m.peak_bytes for m in all_runs if m)
+    row.peak_bytes = max(m.peak_bytes for m in [*all_runs, memory] if m)
     if tool.name == "newsroom":
         row.serve_change = measure_serve_rebuild(tool, runs, log, say)
     return row

@@ -118,3 +118,6 @@ def test_a_measured_command_reports_its_cpu_time_memory_and_exit_code(tmp_path: 
     assert summary.peak_bytes >= 64 * 1024 * 1024
     failed = run_measured([sys.executable, "-c", "raise SystemExit(3)"], tmp_path, tmp_path / "log")
     assert median_of([*runs, failed]).returncode == 3
+    # unsampled (a timed run): the largest process's max RSS still shows the 64 MiB
+    unsampled = run_measured([sys.executable, "-c", busy], tmp_path, tmp_path / "log", sample_memory=False)
+    assert unsampled.ok and unsampled.peak_bytes >= 64 * 1024 * 1024
