@@ -74,6 +74,24 @@ class Recording:
         pass
 
 
+class Gathering(Recording):
+    """Holds every send until two workers have each claimed work, so the test sees claims interleave
+    instead of hoping the scheduler wakes a second thread before the first drains the queue."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.senders: set[int] = set()
+        self.second_sender = threading.Event()
+
+    def send(self, message: Message, reference: str) -> Outcome:
+        with self.lock:
+            self.senders.add(threading.get_ident())
+            if len(self.senders) > 1:
+                self.second_sender.set()
+        self.second_sender.wait(timeout=10)  # a claim that locked out the others shows up as one sender
+        return super().send(message, reference)
+
+
 def test_planning_twice_queues_nothing_twice(engine: Engine) -> None:
     ids = add_people(engine, 5)
     notification = new_notification(engine)
@@ -164,7 +182,7 @@ def test_concurrent_workers_never_send_one_delivery_twice(
         for n in range(2):
             notification = store.ensure_notification(conn, kind="test", key=f"test:{n}", payload={}, now=NOW)
             queue.plan(conn, notification, ids, "email", NOW)
-    transport = Recording()
+    transport = Gathering()
     start = threading.Barrier(workers)
     reports = []
     settings = with_delivery(db_settings, batch_size=7)
