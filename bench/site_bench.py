@@ -88,7 +88,9 @@ class Row:
 
 def newsroom_env() -> dict[str, str]:
     """The environment newsroom builds in; BENCH_NEWSROOM_PYTHONPATH points it at another checkout."""
-    env = {k: v for k, v in os.environ.items() if k != "NEWSROOM_NOW"}
+    # PYTHONDONTWRITEBYTECODE (set in this sandbox) would have every run compile newsroom's modules
+    # again; an installed copy has them compiled, as Pelican's are, so it is dropped
+    env = {k: v for k, v in os.environ.items() if k not in ("NEWSROOM_NOW", "PYTHONDONTWRITEBYTECODE")}
     # builds run inside the corpus, so the code to measure must be on an absolute path, ahead of any
     # installed copy of the package: this checkout, unless told otherwise
     env["PYTHONPATH"] = str(Path(os.environ.get("BENCH_NEWSROOM_PYTHONPATH") or REPO).resolve())

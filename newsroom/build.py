@@ -11,6 +11,7 @@ import gc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 from newsroom.config import Settings
 from newsroom.content.loader import ReleaseScan, load_newsroom
@@ -40,6 +41,12 @@ def _site(run: Run) -> str:
     return build_site(run.settings, run.published).summary()
 
 
+def _prepare_site(settings: Settings) -> None:
+    from newsroom.render.builder import prepare_renderers
+
+    prepare_renderers(settings)
+
+
 def _notify(run: Run) -> str:
     from newsroom.delivery.notify import notify_stage  # the database stack: only when publishing
 
@@ -59,10 +66,16 @@ STAGES: list[tuple[str, Stage]] = [("site", _site), ("notify", _notify), ("deliv
 
 
 def check(
-    settings: Settings, *, strict: bool = False, scan: ReleaseScan | None = None
+    settings: Settings,
+    *,
+    strict: bool = False,
+    scan: ReleaseScan | None = None,
+    meanwhile: Callable[[], object] | None = None,
 ) -> tuple[Newsroom, list[Diagnostic]]:
-    """Load and validate everything; with strict, warnings count as errors."""
-    newsroom = load_newsroom(settings, cache=settings.var_dir / "cache" / "releases.pickle", scan=scan)
+    """Load and validate everything; with strict, warnings count as errors. `meanwhile`: see
+    load_newsroom."""
+    cache = settings.var_dir / "cache" / "releases.pickle"
+    newsroom = load_newsroom(settings, cache=cache, scan=scan, meanwhile=meanwhile)
     diagnostics = list(newsroom.diagnostics)
     return newsroom, promote_warnings(diagnostics) if strict else diagnostics
 
@@ -73,9 +86,10 @@ def valid_newsroom(
     strict: bool = False,
     refusal: str = "nothing was published",
     scan: ReleaseScan | None = None,
+    meanwhile: Callable[[], object] | None = None,
 ) -> Newsroom:
     """The loaded newsroom, or a ContentError listing every error (and what was therefore not done)."""
-    newsroom, diagnostics = check(settings, strict=strict, scan=scan)
+    newsroom, diagnostics = check(settings, strict=strict, scan=scan, meanwhile=meanwhile)
     # The releases live as long as the run: keep the cycle collector from rescanning them (at
     # 10,000 releases its full passes were a third of a rebuild).
     gc.freeze()
@@ -88,7 +102,7 @@ def valid_newsroom(
 
 def publish(settings: Settings, now: datetime, *, strict: bool = False) -> Run:
     """Run every stage; an invalid release stops the run before anything is written."""
-    newsroom = valid_newsroom(settings, strict=strict)
+    newsroom = valid_newsroom(settings, strict=strict, meanwhile=partial(_prepare_site, settings))
     published = gate(newsroom, now)
     run = Run(settings, now, newsroom, published)
     run.summaries.append(

@@ -96,3 +96,14 @@ def test_now_comes_from_the_option_then_the_environment(monkeypatch: pytest.Monk
 def test_gate_refuses_a_naive_now(sample_settings: Settings) -> None:
     with pytest.raises(ValueError):
         gate(load_newsroom(sample_settings), datetime(2024, 1, 1))
+
+
+def test_a_listing_headline_is_what_the_localized_release_says(sample_settings: Settings) -> None:
+    """Listings read `headline` (cheap) and release pages `localized` (whole): they must agree, for
+    translated releases, releases shown in their original, and translations without a summary."""
+    releases = load_newsroom(sample_settings).releases
+    assert any(r.translations for r in releases) and any(not r.translations for r in releases)
+    for release in releases:
+        for language in sample_settings.language_codes:
+            text = release.localized(language)
+            assert release.headline(language) == (text.language, text.title, text.summary)

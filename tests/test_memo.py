@@ -193,3 +193,18 @@ def test_folders_read_in_parallel_load_as_they_do_one_by_one(
 
         monkeypatch.setattr(loader, "_read_folder", unexpected)
         assert _facts(_cached(settings)) == one_by_one
+
+
+def test_a_cold_load_gives_the_waiting_process_its_other_work_once(
+    sample_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`meanwhile` runs once while reader processes parse, and not at all when nothing is read
+    in parallel (a load from the cache): a build warms its renderers only when it will use them."""
+    settings = load_settings(sample_root, environ={})
+    monkeypatch.setattr(loader, "PARALLEL_FROM", 2)
+    calls: list[str] = []
+    cache = settings.var_dir / "cache" / "releases.pickle"
+    cold = load_newsroom(settings, cache=cache, meanwhile=lambda: calls.append("cold"))
+    warm = load_newsroom(settings, cache=cache, meanwhile=lambda: calls.append("warm"))
+    assert calls == ["cold"]
+    assert _facts(warm) == _facts(cold)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import difflib
+import gc
 import hashlib
 import multiprocessing
 import os
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar, get_args, get_origin
@@ -20,9 +22,11 @@ from newsroom.content.body import is_local_asset, scan_body
 from newsroom.content.checks import editorial_warnings
 from newsroom.content.frontmatter import Document, FrontMatterError, decode, parse
 from newsroom.content.memo import (
+    FREEZE_FROM,
     SHARDS,
     FolderMemo,
     Signature,
+    collector_paused,
     listing_signature,
     open_memo,
     read_shard,
@@ -58,12 +62,18 @@ class _Report:
 
 
 def load_newsroom(
-    settings: Settings, *, cache: Path | None = None, scan: ReleaseScan | None = None
+    settings: Settings,
+    *,
+    cache: Path | None = None,
+    scan: ReleaseScan | None = None,
+    meanwhile: Callable[[], object] | None = None,
 ) -> Newsroom:
     """Every release under releases/, validated; releases with errors are left out and reported.
 
     With `cache` (a file under var/), folders unchanged since the last load are not read again.
     `scan` is what `scan_releases` just found (`serve` polls with it), to save looking again.
+    `meanwhile` is called while reader processes parse (a cold load), when this process would
+    only wait: a build warms its renderers there.
     """
     report = _Report(settings.root)
     memo = open_memo(cache, settings) if cache else None
@@ -72,6 +82,18 @@ def load_newsroom(
         if scan is not None
         else _release_folders(settings.releases_dir, signatures=memo is not None)
     )
+    with collector_paused(freeze=len(folders) >= FREEZE_FROM):
+        releases = _load_releases(folders, settings, memo, report, meanwhile)
+    return Newsroom(settings, tuple(releases), tuple(sorted(set(report.items))))
+
+
+def _load_releases(
+    folders: list[_Folder],
+    settings: Settings,
+    memo: FolderMemo | None,
+    report: _Report,
+    meanwhile: Callable[[], object] | None,
+) -> list[Release]:
     loaded: dict[str, Loaded] = {}
     unread: list[_Folder] = []
     for folder in folders:
@@ -80,7 +102,7 @@ def load_newsroom(
             unread.append(folder)
         else:
             loaded[folder.path] = hit[1], hit[2]
-    loaded.update(_read_folders(unread, settings, memo))
+    loaded.update(_read_folders(unread, settings, memo, meanwhile))
     releases: list[Release] = []
     for folder in folders:
         release, problems = loaded[folder.path]
@@ -92,7 +114,7 @@ def load_newsroom(
         memo.save()
     _check_unique_slugs(releases, report)
     releases.sort(key=lambda r: (r.release_time, r.slug), reverse=True)
-    return Newsroom(settings, tuple(releases), tuple(sorted(set(report.items))))
+    return releases
 
 
 class _Folder(NamedTuple):
@@ -111,7 +133,12 @@ PARALLEL_FROM = 400
 _UNREAD: tuple[list[list[_Folder]], Settings, FolderMemo | None] | None = None  # for forked readers
 
 
-def _read_folders(folders: list[_Folder], settings: Settings, memo: FolderMemo | None) -> dict[str, Loaded]:
+def _read_folders(
+    folders: list[_Folder],
+    settings: Settings,
+    memo: FolderMemo | None,
+    meanwhile: Callable[[], object] | None,
+) -> dict[str, Loaded]:
     """Each folder read and checked (and put in the cache): in forked processes when there are many."""
     workers = min(os.cpu_count() or 1, 8)
     if len(folders) < PARALLEL_FROM or workers < 2:
@@ -131,7 +158,10 @@ def _read_folders(folders: list[_Folder], settings: Settings, memo: FolderMemo |
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             tasks = [index for index in range(SHARDS) if groups[index]]
-            for index, (data, written) in zip(tasks, pool.map(_read_group, tasks), strict=True):
+            results = pool.map(_read_group, tasks)
+            if meanwhile is not None:
+                meanwhile()
+            for index, (data, written) in zip(tasks, results, strict=True):
                 entries = read_shard(data)
                 if memo is not None:
                     memo.adopt(index, entries, written=written)
@@ -146,6 +176,7 @@ def _read_group(index: int) -> tuple[bytes, bool]:
     is written too when it held nothing before (a cold load), else the parent merges it."""
     assert _UNREAD is not None
     groups, settings, memo = _UNREAD
+    gc.disable()  # a short-lived process that keeps all it makes: the collector would only waste time
     entries = {folder.path: (folder.signature, *_read_folder(folder, settings)) for folder in groups[index]}
     if memo is None:
         return shard_bytes("", entries), False
@@ -255,7 +286,7 @@ def _load_folder(folder: Path, files: list[Path], settings: Settings, report: _R
     data, doc = documents[original_path]
     # translations are checked even when the original is broken, so every file's problems show at once;
     # a broken translation is reported and left out, and the original still loads
-    loaded = {path.stem: _load_translation(path, documents[path][1], report) for path in translations}
+    loaded = {path.stem: _load_translation(path, *documents[path], report) for path in translations}
     problems_before = len(report.items)
     meta = _validate(OriginalMeta, doc, original_path, report)
     if meta is not None:
@@ -286,12 +317,13 @@ def _read_document(path: Path, report: _Report) -> tuple[bytes, Document] | None
         return None
 
 
-def _load_translation(path: Path, doc: Document, report: _Report) -> Translation | None:
+def _load_translation(path: Path, data: bytes, doc: Document, report: _Report) -> Translation | None:
     meta = _validate(TranslationMeta, doc, path, report)
     if meta is None:
         return None
     _check_body(doc, path, report)
-    return Translation(path.stem, meta, doc.body, path, doc.lines, doc.body_line)
+    digest = hashlib.sha256(data).hexdigest()[:24]
+    return Translation(path.stem, meta, doc.body, path, doc.lines, doc.body_line, digest)
 
 
 def _validate(model: type[M], doc: Document, path: Path, report: _Report) -> M | None:

@@ -168,6 +168,7 @@ class Translation:
     path: Path
     lines: dict[tuple[str | int, ...], int] = field(default_factory=dict, compare=False, repr=False)
     body_line: int = 1
+    digest: str = ""  # a hash of the file's bytes: all the text is made of (see render.base)
 
     def line_of(self, *location: str | int) -> int:
         return self.lines.get(location, 1)
@@ -240,6 +241,14 @@ class Release:
 
     def missing_languages(self, settings: Settings) -> list[str]:
         return [code for code in settings.language_codes if code not in self.languages]
+
+    def headline(self, language: str) -> tuple[str, str, str]:
+        """(the text's language, title, summary) as a reader of `language` gets them, like `localized`:
+        what a listing shows of each release, without making the rest."""
+        translation = self.translations.get(language)
+        if translation is None:
+            return self.language, self.meta.title, self.meta.summary
+        return language, translation.meta.title, translation.meta.summary or self.meta.summary
 
     def localized(self, language: str) -> Localized:
         """The release as a reader of `language` gets it: the translation, else the original."""

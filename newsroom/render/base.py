@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 
 if TYPE_CHECKING:
@@ -93,7 +94,7 @@ def text_fingerprint(release: Release, language: str) -> str:
     """What the release's text in `language` is made of: the original file and, if there is one,
     that language's translation (for outputs in one language, like a PDF)."""
     texts = _fingerprints(release).texts
-    return fast_key(release.revision, texts[language]) if language in texts else release.revision
+    return fast_key(_loader_code(), release.revision, texts.get(language, ""))
 
 
 def remember(release: Release, key: str, compute: Callable[[], T]) -> T:
@@ -105,18 +106,24 @@ def remember(release: Release, key: str, compute: Callable[[], T]) -> T:
     return cast(T, remembered[key])
 
 
+@cache
+def _loader_code() -> str:
+    """The content package's code: a release is what the loader makes of its files."""
+    from newsroom.content.memo import CODE_DIR  # the folder the release cache's generation reads
+
+    return digest(*(path.read_bytes() for path in sorted(CODE_DIR.glob("*.py"))))
+
+
 def _fingerprints(release: Release) -> _Prints:
     hit = _FINGERPRINTS.get(id(release))
     if hit is not None and hit[0] is release:
         return hit
     if len(_FINGERPRINTS) >= _FINGERPRINTS_MAX:
         _FINGERPRINTS.clear()
-    texts = {
-        language: fast_key(language, translation.meta.model_dump_json(), translation.body)
-        for language, translation in sorted(release.translations.items())
-    }
+    # the files' bytes are all a release is made of (the loader hashed them); the loader's code says how
+    texts = {language: translation.digest for language, translation in sorted(release.translations.items())}
     bodies = (release.body, *(t.body for t in release.translations.values()))
     shows = bool(release.meta.images or release.meta.attachments) or any("![" in body for body in bodies)
-    entry = _Prints(release, fast_key(release.revision, *texts.values()), texts, shows, {})
+    entry = _Prints(release, fast_key(_loader_code(), release.revision, *texts.values()), texts, shows, {})
     _FINGERPRINTS[id(release)] = entry
     return entry

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jinja2
 from babel.core import get_global
@@ -38,18 +40,54 @@ PRINT_CSS_URL = "/static/print.css"
 def environment() -> jinja2.Environment:
     """One environment for every language, so each template is compiled once per process.
 
-    Pages get their language's `_` and `ngettext` in the render context (see `_template_i18n`);
-    base.html imports the macros `with context` so they see them too. Templates are not re-read while
-    the process lives: `newsroom serve` clears this cache before each rebuild."""
-    return jinja2.Environment(
+    Pages get their language's `_` and `ngettext` in the render context (see `_template_i18n`), and
+    the macros as `m`, made once per language with them (see `chrome`). Templates are not re-read
+    while the process lives: `newsroom serve` clears this cache before each rebuild."""
+    options: dict[str, Any] = {
+        "autoescape": True,
+        "trim_blocks": True,
+        "lstrip_blocks": True,
+        "keep_trailing_newline": True,
+        "undefined": jinja2.StrictUndefined,
+    }
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        undefined=jinja2.StrictUndefined,
         auto_reload=False,
+        bytecode_cache=_bytecode_cache(options),
+        **options,
     )
+    env.globals["foreign"] = foreign
+    return env
+
+
+def foreign(fragment_lang: str, page_lang: str, dirs: dict[str, str]) -> Markup:
+    """` lang="ru" dir="ltr"` on a fragment whose language differs from the page's, else nothing
+    (a function, not a macro: pages call it for many fragments, and a macro call costs ten times more)."""
+    if fragment_lang == page_lang:
+        return Markup()
+    return Markup(' lang="{}" dir="{}"').format(fragment_lang, dirs[fragment_lang])
+
+
+def kind_label(kind: str, language: str) -> str:
+    """'Press release', 'Media advisory' or 'Statement' in the reader's language."""
+    gettext = translations(language, "site").gettext
+    if kind == "media-advisory":
+        return gettext("Media advisory")
+    if kind == "statement":
+        return gettext("Statement")
+    return gettext("Press release")
+
+
+def _bytecode_cache(options: dict[str, Any]) -> jinja2.BytecodeCache | None:
+    """Compiled templates kept between runs, in Jinja's private folder in the system's temp dir:
+    compiling them was 70 ms of every build. An entry is used only while its template's source is
+    unchanged (Jinja checks a checksum) and with the same options (they name the entry); without a
+    usable temp dir, templates are compiled each time."""
+    tag = hashlib.sha256(repr(sorted(options.items())).encode()).hexdigest()[:12]
+    try:
+        return jinja2.FileSystemBytecodeCache(pattern=f"__newsroom_site_{tag}_%s.cache")
+    except OSError:
+        return None
 
 
 @lru_cache(maxsize=32)  # keyed by the catalog object: a reloaded catalog gets new callables
@@ -92,18 +130,34 @@ def file_for(url: str) -> str:
 def chrome(site: SiteInputs, language: str) -> dict[str, Any]:
     """What every page of a language shows: banner, header, footer, filters (a new dict per page)."""
     context = dict(_chrome(site.settings, language))
-    context["parts"] = _page_parts(environment(), translations(language, "site"), site.settings, language)
+    env, catalog = environment(), translations(language, "site")
+    context["parts"] = _page_parts(env, catalog, site.settings, language)
+    context["m"] = _macros(env, catalog, site.settings, language)
     return context
 
 
 @lru_cache(maxsize=64)  # keyed by the environment and catalog too: `serve` reloads both
 def _page_parts(
     env: jinja2.Environment, catalog: NullTranslations, settings: Settings, language: str
-) -> dict[str, Markup]:
+) -> SimpleNamespace:
     """The pieces of base.html that are the same on every page of a language, rendered once."""
+    module = _language_module(env, "_page_parts.html", catalog, settings, language)
+    names = ("head_links", "top", "actions", "footer", "filters")
+    return SimpleNamespace(**{name: getattr(module, name)() for name in names})
+
+
+@lru_cache(maxsize=64)
+def _macros(env: jinja2.Environment, catalog: NullTranslations, settings: Settings, language: str) -> Any:
+    """_macros.html with the language's `_`, made once: imported `with context` by every page, it
+    was run again for each one."""
+    return _language_module(env, "_macros.html", catalog, settings, language)
+
+
+def _language_module(
+    env: jinja2.Environment, template: str, catalog: NullTranslations, settings: Settings, language: str
+) -> Any:
     context = {**_chrome(settings, language), **_template_i18n(catalog)}
-    module = env.get_template("_page_parts.html").make_module(context)
-    return {name: getattr(module, name)() for name in ("head_links", "top", "actions", "footer", "filters")}
+    return env.get_template(template).make_module(context)
 
 
 @lru_cache(maxsize=64)  # the same for every page of a language: made once per process
@@ -170,23 +224,26 @@ def _language_links(settings: Settings, codes: list[str], url_of: Any) -> list[L
 
 def meta(
     settings: Settings, language: str, url_of: Any, codes: list[str], title: str, description: str
-) -> dict[str, Any]:
-    """Canonical URL, hreflang alternates (+ x-default: the default language or the original)."""
+) -> SimpleNamespace:
+    """Canonical URL, hreflang alternates (+ x-default: the default language or the original).
+
+    Templates read what pages are given as `page.title`; on a namespace that is one attribute
+    lookup, on a dict Jinja tries the attribute first and catches the error (7x slower)."""
     links = _language_links(settings, codes, url_of)
     default = settings.site.default_language if settings.site.default_language in codes else codes[0]
-    return {
-        "title": title,
-        "description": description,
-        "canonical": urls.absolute(settings, url_of(language)),
-        "alternates": links,
-        "x_default": urls.absolute(settings, url_of(default)),
-        "switcher": links,
-    }
+    return SimpleNamespace(
+        title=title,
+        description=description,
+        canonical=urls.absolute(settings, url_of(language)),
+        alternates=links,
+        x_default=urls.absolute(settings, url_of(default)),
+        switcher=links,
+    )
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One release in a listing, in the reader's language or the original with a note."""
+class Entry(NamedTuple):
+    """One release in a listing, in the reader's language or the original with a note (a tuple:
+    a month of the archive lists dozens, and a frozen dataclass took longer to make)."""
 
     url: str
     title: str
@@ -195,29 +252,29 @@ class Entry:
     summary: str
     date: str
     iso: str
-    kind: str
+    kind_label: str
     office: str
     missing_note: str  # "Available in English only", in the reader's language; "" when translated
 
 
 def entry(settings: Settings, release: Release, language: str) -> Entry:
-    text = release.localized(language)
+    text_language, title, summary = release.headline(language)
     released = release.release_time.astimezone(settings.zone)
     note = ""
-    if text.is_fallback:
+    if text_language != language:
         gettext = translations(language, "site").gettext
         note = gettext("Available in %(language)s only") % {
-            "language": language_name(text.language, language)
+            "language": language_name(text_language, language)
         }
     return Entry(
-        url=urls.release_page(text.language, release.slug),
-        title=text.title,
-        lang=text.language,
-        dir=settings.language(text.language).dir,
-        summary=text.summary,
+        url=urls.release_page(text_language, release.slug),
+        title=title,
+        lang=text_language,
+        dir=settings.language(text_language).dir,
+        summary=summary,
         date=long_date(released, language),
         iso=released.isoformat(),
-        kind=release.meta.kind,
+        kind_label=kind_label(release.meta.kind, language),
         office=settings.office_label(release.meta.office, language),
         missing_note=note,
     )
@@ -349,7 +406,7 @@ def render_landing(site: SiteInputs) -> list[Artifact]:
     language = settings.site.default_language
     context = chrome(site, language)
     context["page"] = meta(settings, language, lambda code: "/", [language], settings.site_name(language), "")
-    context["page"]["alternates"] = []
+    context["page"].alternates = []
     context["languages"] = _language_links(settings, settings.language_codes, urls.home)
     context["names"] = [(link, settings.site_name(link.code)) for link in context["languages"]]
     return [page(language, "landing.html", "index.html", context)]
@@ -361,7 +418,7 @@ def render_not_found(site: SiteInputs) -> list[Artifact]:
     context = chrome(site, language)
     title = translations(language, "site").gettext("Page not found")
     context["page"] = meta(settings, language, lambda code: "/404.html", [language], title, "")
-    context["page"]["alternates"] = []
+    context["page"].alternates = []
     context["languages"] = _language_links(settings, settings.language_codes, urls.home)
     context["notices"] = [
         (

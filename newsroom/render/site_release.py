@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from html import escape
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from newsroom.content.body import is_local_asset, scan_body
-from newsroom.content.models import Release
+from newsroom.content.models import Localized, Release
 from newsroom.render import site_pages as pages
 from newsroom.render import urls
 from newsroom.render.base import Artifact
@@ -47,24 +48,23 @@ def render_release(site: SiteInputs, release: Release, language: str) -> list[Ar
     image = (
         urls.absolute(settings, urls.release_asset(release.slug, meta.images[0].src)) if meta.images else ""
     )
-    context["page"]["og"] = {
-        "type": "article",
-        "image": image,
-        "image_alt": text.images[0].alt if image else "",
-    }
-    context["page"]["published"] = iso(release.release_time, settings.zone)
-    context["page"]["modified"] = iso(release.updated_time, settings.zone)
-    context["page"]["jsonld"] = json_ld(_news_article(settings, release, language, description))
+    page = context["page"]
+    page.og = SimpleNamespace(type="article", image=image, image_alt=text.images[0].alt if image else "")
+    page.published = iso(release.release_time, settings.zone)
+    page.modified = iso(release.updated_time, settings.zone)
+    page.jsonld = json_ld(
+        _news_article(settings, release, text, description, (page.published, page.modified))
+    )
     context.update(
         release=release,
         text=text,
-        kind=meta.kind,
+        kind_label=pages.kind_label(meta.kind, language),
         office=(settings.office_label(meta.office, language), urls.office_page(language, meta.office)),
         topics=[(settings.topic_label(t, language), urls.topic_page(language, t)) for t in meta.topics],
         released=datetime_text(release.release_time, language, settings.zone),
-        released_iso=iso(release.release_time, settings.zone),
+        released_iso=page.published,
         body=_with_dateline(
-            body_html(text.body, release.slug), text.dateline, fields["dateline"], language, settings
+            body_html(text.body, release.slug), text.dateline, fields.dateline, language, settings
         ),
         images=[(urls.release_asset(release.slug, i.src), i) for i in text.images],
         attachments=[(urls.release_asset(release.slug, a.src), a.title) for a in meta.attachments],
@@ -79,7 +79,7 @@ def render_release(site: SiteInputs, release: Release, language: str) -> list[Ar
     )
     artifacts = [pages.page(language, "release.html", pages.file_for(page_url), context)]
     if text.event is not None:
-        artifacts.append(_ics(settings, release, language, description))
+        artifacts.append(_ics(settings, release, text, description))
     return artifacts
 
 
@@ -95,49 +95,49 @@ def _with_dateline(body: str, dateline: str, dateline_lang: str, language: str, 
     return f'<p><span class="dateline"{attrs}>{escape(dateline)} —</span> {body[3:]}'
 
 
-def _field_languages(release: Release, language: str) -> dict[str, Any]:
+def _field_languages(release: Release, language: str) -> SimpleNamespace:
     """Which language each optional field is in: a translation may leave some to the original."""
     translation = release.translations.get(language)
     original = release.language
     if translation is None:
-        return {
-            "subtitle": language,
-            "dateline": language,
-            "place": language,
-            "images": [language] * len(release.meta.images),
-            "corrections": [language] * len(release.meta.corrections),
-        }
+        return SimpleNamespace(
+            subtitle=language,
+            dateline=language,
+            place=language,
+            images=[language] * len(release.meta.images),
+            corrections=[language] * len(release.meta.corrections),
+        )
     text = translation.meta
 
     def pick(value: str) -> str:
         return language if value else original
 
-    return {
-        "subtitle": pick(text.subtitle),
-        "dateline": pick(text.dateline),
-        "place": pick(text.event.place if text.event else ""),
-        "images": [
+    return SimpleNamespace(
+        subtitle=pick(text.subtitle),
+        dateline=pick(text.dateline),
+        place=pick(text.event.place if text.event else ""),
+        images=[
             pick(text.images[i].caption if i < len(text.images) else "")
             for i in range(len(release.meta.images))
         ],
-        "corrections": [
+        corrections=[
             pick(text.corrections[i].note if i < len(text.corrections) else "")
             for i in range(len(release.meta.corrections))
         ],
-    }
+    )
 
 
-def _event(settings: Settings, event: Any, language: str) -> dict[str, str] | None:
+def _event(settings: Settings, event: Any, language: str) -> SimpleNamespace | None:
     if event is None:
         return None
-    return {
-        "start": datetime_text(event.start, language, settings.zone),
-        "start_iso": iso(event.start, settings.zone),
-        "end": _event_end(event.start, event.end, language, settings) if event.end else "",
-        "end_iso": iso(event.end, settings.zone) if event.end else "",
-        "place": event.place,
-        "address": event.address,
-    }
+    return SimpleNamespace(
+        start=datetime_text(event.start, language, settings.zone),
+        start_iso=iso(event.start, settings.zone),
+        end=_event_end(event.start, event.end, language, settings) if event.end else "",
+        end_iso=iso(event.end, settings.zone) if event.end else "",
+        place=event.place,
+        address=event.address,
+    )
 
 
 def _event_end(start: datetime, end: datetime, language: str, settings: Settings) -> str:
@@ -148,8 +148,8 @@ def _event_end(start: datetime, end: datetime, language: str, settings: Settings
     return f"{time_text(local_end, language)} {local_end.tzname()}"
 
 
-def _ics(settings: Settings, release: Release, language: str, description: str) -> Artifact:
-    text = release.localized(language)
+def _ics(settings: Settings, release: Release, text: Localized, description: str) -> Artifact:
+    language = text.requested
     assert text.event is not None
     page = urls.absolute(settings, urls.release_page(language, release.slug))
     location = ", ".join(part for part in (text.event.place, text.event.address) if part)
@@ -167,9 +167,12 @@ def _ics(settings: Settings, release: Release, language: str, description: str) 
     return Artifact(urls.release_ics(language, release.slug).lstrip("/"), data)
 
 
-def _news_article(settings: Settings, release: Release, language: str, description: str) -> dict[str, object]:
-    """schema.org NewsArticle: translations point at each other, corrections are listed."""
-    text = release.localized(language)
+def _news_article(
+    settings: Settings, release: Release, text: Localized, description: str, times: tuple[str, str]
+) -> dict[str, object]:
+    """schema.org NewsArticle: translations point at each other, corrections are listed. `times`:
+    when it was published and last modified, in ISO 8601."""
+    language = text.requested
 
     def page(code: str) -> str:
         return urls.absolute(settings, urls.release_page(code, release.slug))
@@ -184,8 +187,8 @@ def _news_article(settings: Settings, release: Release, language: str, descripti
         "headline": text.title,
         "description": description,
         "inLanguage": language,
-        "datePublished": iso(release.release_time, settings.zone),
-        "dateModified": iso(release.updated_time, settings.zone),
+        "datePublished": times[0],
+        "dateModified": times[1],
         "author": office,
         "publisher": {
             "@type": "GovernmentOrganization",

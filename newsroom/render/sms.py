@@ -195,7 +195,9 @@ def sms_redirect_units(published: Published) -> Iterator[Unit]:
     version); the pages themselves are made only when the unit renders."""
     settings = published.settings
     releases = (*published.releases, *published.withdrawn)
-    _check_codes_once(frozenset(release.slug for release in releases), tuple(settings.language_codes))
+    _check_codes_once(
+        frozenset((release.slug, language) for release in releases for language in release.languages)
+    )
     shared = fast_key(
         "sms-redirect", str(REDIRECT_PAGE_VERSION), catalog_fingerprint("sms"), settings.site.base_url,
         *settings.language_codes,
@@ -215,10 +217,10 @@ def _redirect_unit(release: Release, settings: Settings, shared: str) -> Unit:
 
 
 @lru_cache(maxsize=1)  # a failed check raises, so only a clash-free set is remembered
-def _check_codes_once(slugs: frozenset[str], languages: tuple[str, ...]) -> None:
-    """check_unique_codes, skipped when the slugs and languages are those of the last check (a
-    `serve` rebuild after an edit)."""
-    check_unique_codes([(slug, language) for slug in sorted(slugs) for language in languages])
+def _check_codes_once(pairs: frozenset[tuple[str, str]]) -> None:
+    """check_unique_codes over the (slug, language) pairs that have a page, skipped when they are
+    those of the last check (a `serve` rebuild after an edit)."""
+    check_unique_codes(sorted(pairs))
 
 
 def check_unique_codes(pairs: Iterable[tuple[str, str]]) -> None:
@@ -242,7 +244,7 @@ RedirectPage = tuple[str, str, str, str, str, str]
 def _redirect_page(release: Release, language: str, settings: Settings) -> RedirectPage:
     link_text = translations(language, "sms").gettext("Continue to the news release")
     target = urls.absolute(settings, urls.release_page(language, release.slug))
-    title = release.localized(language).title
+    _, title, _ = release.headline(language)
     return short_code(release.slug, language), language, text_direction(language), title, link_text, target
 
 
