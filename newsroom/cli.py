@@ -10,14 +10,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from newsroom import build, cli_notify, cli_sms, cli_subscribers
 from newsroom.config import Settings, find_root, load_settings, read_settings
 from newsroom.content.times import parse_zoned, resolve_now
 from newsroom.diagnostics import Diagnostic, errors, to_json, warnings
 from newsroom.errors import NewsroomError
+from newsroom.lazy import LazyConsole
 from newsroom.scaffold import scaffold_release
 from newsroom.status import rows_as_dicts, status_rows
 
@@ -36,7 +35,7 @@ class NewsroomTyper(typer.Typer):
                 try:
                     return function(*call_args, **call_kwargs)
                 except NewsroomError as exc:
-                    Console(stderr=True, highlight=False, soft_wrap=True).print(
+                    LazyConsole(stderr=True, highlight=False, soft_wrap=True).print(
                         exc.message, style="red", markup=False
                     )
                     raise typer.Exit(exc.exit_code) from exc
@@ -52,7 +51,16 @@ app = NewsroomTyper(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(highlight=False, soft_wrap=True)
+console = LazyConsole(highlight=False, soft_wrap=True)
+
+
+class _Exits:
+    # A command that leaves a big heap (a site build holds every release) sets this: `newsroom`
+    # then ends without freeing its objects one by one (40 ms at 1,000 releases, 0.1 s at 10,000).
+    skip_teardown = False
+
+
+exits = _Exits()
 
 RootOption = Annotated[
     Path | None,
@@ -127,6 +135,8 @@ def status(root: RootOption = None, now: NowOption = None, output: FormatOption 
         )
         return
     zone = settings.zone
+    from rich.table import Table
+
     table = Table(title=f"Releases at {moment.astimezone(zone):%Y-%m-%d %H:%M %Z}", title_justify="left")
     for column in ("State", "Release time", "Slug", "Office", "Languages", "Missing", "Stale"):
         table.add_column(column)
@@ -141,7 +151,7 @@ def status(root: RootOption = None, now: NowOption = None, output: FormatOption 
             " ".join(row.missing) or "-",
             f"[yellow]{' '.join(row.stale)}[/]" if row.stale else "-",
         )
-    Console(highlight=False, width=max(console.width, 150)).print(table)
+    LazyConsole(highlight=False, width=max(console.width, 150)).print(table)
     if newsroom.diagnostics:
         console.print(f"{len(newsroom.diagnostics)} problem(s) found: run `newsroom check`.", markup=False)
 
@@ -242,7 +252,8 @@ def build_site_command(
 
     settings = settings_for(root)
     report = build_at(settings, now_for(now), strict=strict, pdfs=not no_pdf)
-    console.print(f"site: {report.summary()} -> {settings.site_dir}", markup=False)
+    typer.echo(f"site: {report.summary()} -> {settings.site_dir}")  # plain text: no rich to import
+    exits.skip_teardown = True  # the process holds every release; see __main__.run
 
 
 @app.command()

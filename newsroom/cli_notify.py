@@ -7,19 +7,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from newsroom.config import Settings, find_root, load_settings
 from newsroom.content.times import resolve_now
 from newsroom.errors import NewsroomError
-from newsroom.lazy import lazy_module
+from newsroom.lazy import LazyConsole, lazy_module
 
 if TYPE_CHECKING:
     from newsroom.delivery import notify as planning
 else:  # the database stack loads when the command runs
     planning = lazy_module("newsroom.delivery.notify")
 
-console = Console(highlight=False, soft_wrap=True)
+console = LazyConsole(highlight=False, soft_wrap=True)
 RootOption = Annotated[Path | None, typer.Option("--root", help="The newsroom folder (holds newsroom.toml).")]
 NowOption = Annotated[
     str | None,

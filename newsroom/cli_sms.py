@@ -6,15 +6,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from newsroom.config import Settings, find_root, load_settings
 from newsroom.content.loader import load_newsroom
 from newsroom.delivery.sms_keywords import parse_inbound, reply_for
 from newsroom.errors import NewsroomError
+from newsroom.lazy import LazyConsole
 from newsroom.render.sms import compose_alert
 
-console = Console(highlight=False, soft_wrap=True)
+console = LazyConsole(highlight=False, soft_wrap=True)
 RootOption = Annotated[Path | None, typer.Option("--root", help="The newsroom folder (holds newsroom.toml).")]
 
 

@@ -14,13 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from newsroom.config import Settings, find_root, load_settings
 from newsroom.content.times import resolve_now
 from newsroom.errors import NewsroomError
-from newsroom.lazy import lazy_module
+from newsroom.lazy import LazyConsole, lazy_module
 
 if TYPE_CHECKING:
     from newsroom.delivery import queue
@@ -34,8 +32,8 @@ else:  # the database stack loads when a subscriber command runs, not for every 
     db = lazy_module("newsroom.subscribers.db")
     store = lazy_module("newsroom.subscribers.store")
 
-console = Console(highlight=False, soft_wrap=True)
-errors = Console(stderr=True, highlight=False, soft_wrap=True)
+console = LazyConsole(highlight=False, soft_wrap=True)
+errors = LazyConsole(stderr=True, highlight=False, soft_wrap=True)
 
 RootOption = Annotated[
     Path | None,
@@ -159,6 +157,8 @@ def list_(
     if output == "json":
         typer.echo(json.dumps([_as_dict(p) for p in people], ensure_ascii=False, indent=2))
         return
+    from rich.table import Table
+
     table = Table(title=f"Subscribers ({status}, first {limit})", title_justify="left")
     for column in ("Id", "Email", "Phone", "Lang", "Status", "Subscriptions"):
         table.add_column(column)
@@ -289,7 +289,7 @@ def deliver(
         limit=limit,
         worker=worker,
         progress=not quiet and console.is_terminal,
-        console=console,
+        console=console.made(),
     )
     console.print(f"deliver: {report.summary()}", markup=False)
     if report.interrupted:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -41,3 +43,18 @@ def test_a_preview_build_without_pdfs_then_a_full_build_adds_them(sample_root: P
     full = runner.invoke(app, ["build", "--root", str(sample_root), "--now", NOW])
     assert full.exit_code == 0, full.output
     assert (site / "ru/releases/new-york-experience/new-york-experience-ru.pdf").is_file()
+
+
+def test_the_real_command_prints_its_summary_through_a_pipe_and_exits_cleanly(sample_root: Path) -> None:
+    """`python -m newsroom build` ends a successful build without tearing down its heap (os._exit):
+    what it printed must still arrive through a pipe, and a refused build still exits 1."""
+    root = str(sample_root)
+    command = [sys.executable, "-m", "newsroom", "build", "--no-pdf", "--root", root, "--now", NOW]
+    built = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert built.returncode == 0, built.stderr
+    assert built.stdout.startswith("site: ") and "units rendered" in built.stdout
+    original = next(sample_root.glob("releases/*/*-labor-statement-winter-jobs/en.md"))
+    original.write_text(original.read_text().replace("office: labor", "office: nowhere"), encoding="utf-8")
+    refused = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert refused.returncode == 1
+    assert "unknown office 'nowhere'" in refused.stderr
