@@ -222,11 +222,12 @@ class Release:
         """The file holding `language`'s text (for diagnostics)."""
         return self if language == self.language else self.translations[language]
 
-    @property
+    # cached: listings, feeds and sitemaps sort and compare by these tens of thousands of times
+    @functools.cached_property
     def release_time(self) -> datetime:
         return self.meta.release.astimezone(UTC)
 
-    @property
+    @functools.cached_property
     def updated_time(self) -> datetime:
         """The release time, or the latest correction's time if later."""
         times = [self.release_time, *(c.date.astimezone(UTC) for c in self.meta.corrections)]
