@@ -235,6 +235,18 @@ def set_aside(path: Path, trash: Path) -> Path:
     return path
 
 
+def speed_probe() -> float:
+    """Seconds for a fixed pure-Python loop, the best of three: how fast this VM is right now."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        total = 0
+        for number in range(2_000_000):
+            total += number
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def wait_for_settled_inodes(out: Path, say: Callable[[str], None]) -> None:
     """Sleep until the inodes the previous run freed may be reused without a scan (see fresh_copy).
     Deletions by anything else on the machine are beyond the benchmark's knowledge."""
@@ -463,6 +475,7 @@ def main(argv: list[str] | None = None) -> int:
         print(text, file=sys.stderr, flush=True)
 
     load_at_start = " ".join(f"{value:.1f}" for value in os.getloadavg())
+    probe_at_start = speed_probe()
     peers = find_or_install(venv_path())
     for name, why in peers.problems.items():
         say(f"{name}: n/a: {why}")
@@ -487,6 +500,10 @@ def main(argv: list[str] | None = None) -> int:
     load = " ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"Site build at {NOW_TEXT}; {os.cpu_count()} CPUs; times are medians of the runs shown.")
     print(f"Load average at the start: {load_at_start}; at the end: {load} (other work skews wall times).")
+    print(
+        f"Speed probe (a fixed pure-Python loop): {probe_at_start:.2f} s at the start, {speed_probe():.2f} s "
+        "at the end (this VM's speed drifts by up to 2x over minutes, and not for every tool alike)."
+    )
     print(f"newsroom: the code in {newsroom_env()['PYTHONPATH']}")
     for name, version in versions(peers).items():
         print(f"{name}: {version}")
