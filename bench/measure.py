@@ -4,7 +4,9 @@ Peak memory is the larger of
 - the sum of proportional set sizes (PSS: private pages plus a fair share of shared ones, so forked
   workers' shared pages count once in total) over the command and all its descendants, sampled every
   100 ms from /proc (RSS where smaps_rollup cannot be read), and
-- the largest single process's max RSS as the kernel reports it to wait4() (catches spikes between samples).
+- the largest single process's max RSS as the kernel reports it to wait4() (catches spikes between samples;
+  a child's starts at the RSS of the process that spawned it, so the benchmark keeps itself small: 160 MB
+  after writing the 10,000-release corpus, below every tool's peak there).
 
 CPU time (user + system, from wait4) is reported beside wall time: on a shared machine it varies far less.
 """

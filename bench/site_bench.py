@@ -7,8 +7,9 @@ For each corpus size and each tool it measures a cold build (in a fresh copy of 
 no caches; see fresh_copy), a rebuild with nothing changed, and a rebuild after one release changed
 (the newest published one: it sits on the most listing pages and feeds), each as a subprocess. Times
 are medians of --runs runs (default: 3 up to 1,000 releases, 1 above, where a Pelican build takes
-minutes). Timed runs are not disturbed by memory sampling; peak memory comes from one more cold build
-that is sampled (and from every run's largest process).
+minutes). The cold builds go in rounds, every tool once a round, so the builds a ratio compares are
+seconds apart (see measure_size). Timed runs are not disturbed by memory sampling; peak memory comes
+from one more cold build that is sampled (and from every run's largest process).
 
 Pages are counted the same way for every tool: the .html files in its output tree, leaving out
 redirect pages (http-equiv="refresh" in the head: Hugo's page/1/ aliases, newsroom's SMS short links).
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import re
 import select
 import shutil
@@ -235,16 +237,34 @@ def set_aside(path: Path, trash: Path) -> Path:
     return path
 
 
-def speed_probe() -> float:
-    """Seconds for a fixed pure-Python loop, the best of three: how fast this VM is right now."""
-    best = float("inf")
+def speed_probe() -> str:
+    """How fast this VM is right now, the best of three of two fixed pieces of Python: a loop, and
+    400,000 small objects made and looked up at random (the slow spells show in the second: a run
+    whose Pelican build took 8.7 s instead of 4.8 s had the loop at its usual speed). It runs in a
+    process of its own: a forked child's max RSS starts at its parent's, so the memory it takes
+    here would show in every tool's peak."""
+    result = subprocess.run(
+        [sys.executable, "-c", "from bench.site_bench import _probe; print(_probe())"],
+        cwd=REPO, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    return result.stdout.strip() or f"failed: {result.stderr.strip()[-200:]}"
+
+
+def _probe() -> str:
+    loop = objects = float("inf")
     for _ in range(3):
         start = time.perf_counter()
         total = 0
         for number in range(2_000_000):
             total += number
-        best = min(best, time.perf_counter() - start)
-    return best
+        middle = time.perf_counter()
+        table = {f"key-{number}": [number, str(number)] for number in range(400_000)}
+        keys = list(table)
+        random.Random(1).shuffle(keys)
+        total = sum(table[key][0] for key in keys)
+        loop, objects = min(loop, middle - start), min(objects, time.perf_counter() - middle)
+        del table, keys
+    return f"loop {loop:.2f} s, objects {objects:.2f} s"
 
 
 def wait_for_settled_inodes(out: Path, say: Callable[[str], None]) -> None:
@@ -269,46 +289,71 @@ def delete_trash(trash: Path, out: Path) -> None:
     (out / LAST_DELETE).write_text(f"{time.time():.0f}\n", encoding="utf-8")
 
 
-def measure_tool(pristine: Tool, corpus: Corpus, runs: int, log: Path, say: Callable[[str], None]) -> Row:
-    row = Row(corpus.count, pristine.name, runs=runs, inputs=corpus.markdown_files)
-    tool = pristine  # the last cold build's copy, once there is one: the rebuilds run in it
-
-    def build(copy: Tool, label: str, sample_memory: bool = False) -> Measurement | None:
-        result = run_measured(copy.command, copy.tree, log, env=copy.env, sample_memory=sample_memory)
-        say(
-            f"  {copy.name} {label}: {result.seconds:.2f} s ({result.cpu_seconds:.2f} s CPU), "
-            f"{result.peak_bytes / MIB:.0f} MiB"
-        )
-        if not result.ok:
-            row.note = f"failed (exit {result.returncode}); see {log}"
-            return None
-        return result
-
-    colds: list[Measurement] = []
+def measure_size(
+    tools: list[Tool], corpus: Corpus, runs: int, log: Path, say: Callable[[str], None]
+) -> list[Row]:
+    """Every tool on one corpus. The cold builds go round by round, each tool once a round, so the
+    builds a ratio compares run seconds apart: this VM's speed drifts over minutes, and measuring
+    one tool after another put them in different phases (ratios from 4.1x to 5.4x in one hour)."""
+    rows = {
+        tool.name: Row(corpus.count, tool.name, runs=runs, inputs=corpus.markdown_files) for tool in tools
+    }
+    colds: dict[str, list[Measurement]] = {tool.name: [] for tool in tools}
+    copies: dict[str, Tool] = {}  # each tool's last cold build: its rebuilds run there
     for run in range(runs):
-        tool = fresh_copy(pristine, run)
-        result = build(tool, f"cold {run + 1}/{runs}")
-        if result is None:
-            return row
-        colds.append(result)
+        for tool in tools:
+            if rows[tool.name].note:
+                continue
+            copy = fresh_copy(tool, run)
+            result = _build(rows[tool.name], copy, f"cold {run + 1}/{runs}", log, say)
+            if result is not None:
+                colds[tool.name].append(result)
+                copies[tool.name] = copy
+    for tool in tools:
+        row = rows[tool.name]
+        if not row.note:
+            _measure_rebuilds(row, tool, copies[tool.name], colds[tool.name], log, say)
+    return list(rows.values())
+
+
+def _build(
+    row: Row, copy: Tool, label: str, log: Path, say: Callable[[str], None], sample_memory: bool = False
+) -> Measurement | None:
+    result = run_measured(copy.command, copy.tree, log, env=copy.env, sample_memory=sample_memory)
+    say(
+        f"  {copy.name} {label}: {result.seconds:.2f} s ({result.cpu_seconds:.2f} s CPU), "
+        f"{result.peak_bytes / MIB:.0f} MiB"
+    )
+    if not result.ok:
+        row.note = f"failed (exit {result.returncode}); see {log}"
+        return None
+    return result
+
+
+def _measure_rebuilds(
+    row: Row, pristine: Tool, tool: Tool, colds: list[Measurement], log: Path, say: Callable[[str], None]
+) -> None:
+    """After the cold builds: pages, peak memory, the no-change and one-change rebuilds (in the
+    last cold build's tree), and for newsroom the one change inside `serve`."""
+    runs = row.runs
     row.pages = count_pages(tool.output)
     # memory in a cold build of its own: sampling a process tree slows it (see run_measured)
-    memory = build(fresh_copy(pristine, runs), "cold, memory sampled", sample_memory=True)
+    memory = _build(row, fresh_copy(pristine, runs), "cold, memory sampled", log, say, sample_memory=True)
     if memory is None:
-        return row
-    no_changes = [build(tool, f"no change {run + 1}/{runs}") for run in range(runs)]
+        return
+    no_changes = [_build(row, tool, f"no change {run + 1}/{runs}", log, say) for run in range(runs)]
     original = tool.changed_file.read_bytes()
     one_changes: list[Measurement | None] = []
     try:
         for run in range(runs):
             edit = f"\n\nUpdate {run + 1}: the service desk now opens at {8 + run}:30 a.m. on weekdays.\n"
             tool.changed_file.write_bytes(original + edit.encode())
-            one_changes.append(build(tool, f"one change {run + 1}/{runs}"))
+            one_changes.append(_build(row, tool, f"one change {run + 1}/{runs}", log, say))
     finally:
         tool.changed_file.write_bytes(original)
     all_runs = [*colds, *no_changes, *one_changes]
     if any(m is None for m in all_runs):
-        return row
+        return
     row.cold = median_of(colds).seconds
     row.cold_cpu = median_of(colds).cpu_seconds
     row.no_change = median_of([m for m in no_changes if m]).seconds
@@ -316,7 +361,6 @@ def measure_tool(pristine: Tool, corpus: Corpus, runs: int, log: Path, say: Call
     row.peak_bytes = max(m.peak_bytes for m in [*all_runs, memory] if m)
     if tool.name == "newsroom":
         row.serve_change = measure_serve_rebuild(tool, runs, log, say)
-    return row
 
 
 def measure_serve_rebuild(tool: Tool, runs: int, log: Path, say: Callable[[str], None]) -> float | None:
@@ -489,6 +533,7 @@ def main(argv: list[str] | None = None) -> int:
         runs = args.runs or (1 if args.quick or size > 1000 else 3)
         log = args.out / f"site-bench-{size}.log"
         log.unlink(missing_ok=True)
+        tools: list[Tool] = []
         for name, tool in make_tools(corpus, peers).items():
             if name not in wanted:
                 continue
@@ -496,13 +541,14 @@ def main(argv: list[str] | None = None) -> int:
                 say(f"  {name}: {tool}")
                 rows.append(Row(size, name, note=tool))
             else:
-                rows.append(measure_tool(tool, corpus, runs, log, say))
+                tools.append(tool)
+        rows.extend(measure_size(tools, corpus, runs, log, say))
     load = " ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"Site build at {NOW_TEXT}; {os.cpu_count()} CPUs; times are medians of the runs shown.")
     print(f"Load average at the start: {load_at_start}; at the end: {load} (other work skews wall times).")
     print(
-        f"Speed probe (a fixed pure-Python loop): {probe_at_start:.2f} s at the start, {speed_probe():.2f} s "
-        "at the end (this VM's speed drifts by up to 2x over minutes, and not for every tool alike)."
+        f"Speed probe (see speed_probe): {probe_at_start} at the start, {speed_probe()} at the end "
+        "(this VM's speed drifts by up to 2x over minutes, and not for every tool alike)."
     )
     print(f"newsroom: the code in {newsroom_env()['PYTHONPATH']}")
     for name, version in versions(peers).items():
