@@ -27,6 +27,17 @@ def venv_path() -> Path:
     return Path(os.environ.get("BENCH_VENV", REPO / "bench" / "out" / "peers-venv"))
 
 
+def made_by_our_python(venv: Path) -> bool:
+    """Whether `venv` was made from the interpreter newsroom runs on: Pelican must run on the same
+    one (Debian's python3 and a default pyenv build differ by 20-35% on pure Python)."""
+    try:
+        lines = (venv / "pyvenv.cfg").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return False
+    home = next((line.split("=", 1)[1].strip() for line in lines if line.startswith("home")), "")
+    return bool(home) and Path(home).resolve() == Path(_base_python()).resolve().parent
+
+
 def find_or_install(venv: Path) -> Peers:
     problems: dict[str, str] = {}
     python = venv / "bin" / "python"

@@ -38,7 +38,7 @@ from typing import IO
 
 from bench.corpus import NOW, NOW_TEXT, Corpus, GeneratedRelease, write_corpus
 from bench.measure import MIB, Measurement, median_of, run_measured
-from bench.peers import Peers, find_or_install, venv_path, versions
+from bench.peers import Peers, find_or_install, made_by_our_python, venv_path, versions
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "bench" / "out"
@@ -520,11 +520,14 @@ def main(argv: list[str] | None = None) -> int:
 
     load_at_start = " ".join(f"{value:.1f}" for value in os.getloadavg())
     probe_at_start = speed_probe()
+    trash = args.out / "trash"
+    if venv_path().exists() and not made_by_our_python(venv_path()):
+        say(f"{venv_path()} was made by another Python: making it again")
+        set_aside(venv_path(), trash)
     peers = find_or_install(venv_path())
     for name, why in peers.problems.items():
         say(f"{name}: n/a: {why}")
     rows: list[Row] = []
-    trash = args.out / "trash"
     wait_for_settled_inodes(args.out, say)
     for size in sizes:
         say(f"writing a corpus of {size:,} releases ...")
@@ -551,6 +554,7 @@ def main(argv: list[str] | None = None) -> int:
         "(this VM's speed drifts by up to 2x over minutes, and not for every tool alike)."
     )
     print(f"newsroom: the code in {newsroom_env()['PYTHONPATH']}")
+    print(f"python (newsroom and Pelican): {sys.version.split()[0]}, {getattr(sys, '_base_executable', '')}")
     for name, version in versions(peers).items():
         print(f"{name}: {version}")
     print(table(rows))
