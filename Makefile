@@ -3,8 +3,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # Debian's own python3 (python3-venv), as on a fresh machine, even where another python3 comes first
-# on PATH: Debian builds it with profile-guided optimization; a default pyenv build ran newsroom's
-# site build 20% slower (CPU).
+# on PATH: Debian's optimized build ran a fixed Python loop 35% faster than a default pyenv build,
+# and newsroom's site build with 20% less CPU.
 BASE_PYTHON := $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
