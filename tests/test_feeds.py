@@ -62,6 +62,20 @@ def sitemaps_at(root: Path, now: datetime = SAMPLE_NOW) -> dict[str, bytes]:
     return render(sitemap_units(published_at(root, now)))
 
 
+def sitemap_parts(files: dict[str, bytes]) -> list[str]:
+    """The files sitemap.xml (an index) points to, in its order; each must be among `files`."""
+    index = ET.fromstring(files["sitemap.xml"])
+    assert index.tag == f"{SM}sitemapindex"
+    names = [(loc.text or "").removeprefix(BASE + "/") for loc in index.iter(f"{SM}loc")]
+    assert all(name in files for name in names), names
+    return names
+
+
+def sitemap_urls(files: dict[str, bytes]) -> list[ET.Element]:
+    """Every <url> of every part of the sitemap, in the index's order."""
+    return [url for name in sitemap_parts(files) for url in ET.fromstring(files[name]).iter(f"{SM}url")]
+
+
 def edit(root: Path, relative: str, old: str, new: str) -> None:
     path = root / relative
     text = path.read_text(encoding="utf-8")
@@ -229,10 +243,11 @@ def test_embargoed_release_is_absent_before_its_time_and_present_after(sample_ro
     for path, data in before.items():
         for word in EMBARGOED_WORDS:
             assert word.encode() not in data, f"{word!r} leaked into {path}"
+    assert b"sitemap-2030" not in before["sitemap.xml"]  # not even the year of its part
     after = {**feeds_at(sample_root, AFTER_EMBARGO), **sitemaps_at(sample_root, AFTER_EMBARGO)}
     for path in (
         "en/atom.xml", "ru/feed.xml", "en/topics/transportation/atom.xml", "es/offices/governor/feed.xml",
-        "sitemap.xml", "en/news-sitemap.xml",
+        "sitemap-2030.xml", "en/news-sitemap.xml",
     ):  # fmt: skip
         assert b"future-embargoed-announcement" in after[path], path
     assert b"Hudson Skyway" in after["ar/atom.xml"]  # the original, with the note, in every language
@@ -308,8 +323,7 @@ def test_feeds_catalogs_translate_every_string() -> None:
 
 
 def test_sitemap_lists_every_page_with_reciprocal_hreflang_alternates(sample_root: Path) -> None:
-    root = ET.fromstring(sitemaps_at(sample_root)["sitemap.xml"])
-    urls = {u.findtext(f"{SM}loc"): u for u in root.iter(f"{SM}url")}
+    urls = {u.findtext(f"{SM}loc"): u for u in sitemap_urls(sitemaps_at(sample_root))}
     alternates = {
         loc: {link.get("hreflang"): link.get("href") for link in u.findall(f"{XHTML}link")}
         for loc, u in urls.items()
@@ -451,27 +465,34 @@ def test_editing_a_feeds_catalog_changes_only_that_languages_feed_keys(
     assert len(changed) == 1 + 7 + 5  # the language feed, its topics and its offices
 
 
-def test_sitemap_over_the_url_limit_becomes_an_index_of_parts(
-    sample_root: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_sitemap_is_an_index_of_a_listings_part_and_a_part_per_year(sample_root: Path) -> None:
+    files = sitemaps_at(sample_root)
+    assert sitemap_parts(files) == ["sitemap-pages.xml", "sitemap-2024.xml"]
+    index = ET.fromstring(files["sitemap.xml"])
+    lastmods = [element.text for element in index.iter(f"{SM}lastmod")]
+    assert lastmods[1] == max(url.findtext(f"{SM}lastmod", "") for url in sitemap_urls(files)[-20:])
+    years = ET.fromstring(files["sitemap-2024.xml"])
+    assert all("/releases/" in (url.findtext(f"{SM}loc") or "") for url in years.iter(f"{SM}url"))
+    after = sitemaps_at(sample_root, AFTER_EMBARGO)  # the Hudson Skyway release is from 2030
+    assert sitemap_parts(after) == ["sitemap-pages.xml", "sitemap-2030.xml", "sitemap-2024.xml"]
+    assert after["sitemap-2024.xml"] == files["sitemap-2024.xml"]
+
+
+def test_sitemap_part_over_the_url_limit_is_split(sample_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from newsroom.render import sitemaps
 
-    whole = ET.fromstring(sitemaps_at(sample_root)["sitemap.xml"])
-    every_url = [u.findtext(f"{SM}loc") for u in whole.iter(f"{SM}url")]
-    monkeypatch.setattr(sitemaps, "MAX_URLS", 25)
+    every_url = [u.findtext(f"{SM}loc") for u in sitemap_urls(sitemaps_at(sample_root))]
+    monkeypatch.setattr(sitemaps, "MAX_URLS", 10)
     files = sitemaps_at(sample_root)
-    index = ET.fromstring(files["sitemap.xml"])
-    assert index.tag == f"{SM}sitemapindex"
-    parts = [loc.text or "" for loc in index.iter(f"{SM}loc")]
-    assert parts[0] == f"{BASE}/sitemap-1.xml"
+    parts = sitemap_parts(files)
+    assert parts[:2] == ["sitemap-pages-1.xml", "sitemap-pages-2.xml"]
+    assert "sitemap-2024-1.xml" in parts
     listed = []
     for part in parts:
-        urlset = ET.fromstring(files[part.removeprefix(BASE + "/")])
-        found = [u.findtext(f"{SM}loc") for u in urlset.iter(f"{SM}url")]
-        assert 0 < len(found) <= 25
+        found = [u.findtext(f"{SM}loc") for u in ET.fromstring(files[part]).iter(f"{SM}url")]
+        assert 0 < len(found) <= 10
         listed.extend(found)
     assert listed == every_url
-
 
 def test_spliced_entries_give_the_bytes_feedgen_writes_with_the_entries_in_it(sample_root: Path) -> None:
     """render_feed serializes each entry once and splices it in; feedgen given the entries agrees."""

@@ -16,7 +16,12 @@ publication in that language. They list the releases published in the two days b
 exist in that language (a Russian news sitemap announces Russian articles, not English fallbacks).
 Google asks for "zh-cn" for Simplified Chinese; other codes are used as they are.
 
-Over 50,000 URLs, sitemap.xml becomes a sitemap index over sitemap-1.xml, sitemap-2.xml, ...
+sitemap.xml is a sitemap index over parts at the site's root (a sitemap may only list URLs below
+its own folder): `sitemap-pages.xml` (the chooser, home, topic, office and archive pages) and one
+`sitemap-YYYY.xml` per year of release (by the site's time zone), each with the `lastmod` of the
+newest change in it. A change to one release rewrites its year's part and the index, not a sitemap
+of every page (at 10,000 releases that was a quarter of a one-release rebuild). A part over 50,000
+URLs is split into `sitemap-YYYY-1.xml`, `sitemap-YYYY-2.xml`, ...
 """
 
 from __future__ import annotations
@@ -73,14 +78,26 @@ class NewsEntry:
 
 
 def sitemap_units(published: Published) -> Iterator[Unit]:
-    """sitemap.xml (or an index and its parts), one news sitemap per language, and robots.txt."""
+    """sitemap.xml (an index), its parts, one news sitemap per language, and robots.txt."""
     settings = published.settings
     base = settings.site.base_url
-    # what the sitemap lists follows from the settings and the public releases' files: keying on
-    # those costs a join, where listing its 60,000 URLs (at 10,000 releases) is left to the worker
-    releases = (release_fingerprint(release) for release in published.releases)
-    key = fast_key(_CODE, settings.file.model_dump_json(), *releases)
-    yield Unit("sitemap", key, render_site_sitemap, (published,))
+    shared = fast_key(_CODE, settings.file.model_dump_json())
+    parts: list[tuple[str, str]] = []  # (file name, lastmod) of every part, for the index
+    pages = tuple(listing_pages(published))
+    names = _part_names("sitemap-pages", sum(len(page.versions) for page in pages))
+    newest = max((release.updated_time for release in published.releases), default=None)
+    parts.extend((name, _w3c(newest, settings) if newest else "") for name in names)
+    yield Unit("sitemap:pages", digest(shared, base, pages), render_sitemap_part, (base, "sitemap-pages", pages))
+    for year, releases in _by_year(published.releases, settings).items():
+        stem = f"sitemap-{year}"
+        lastmod = _w3c(max(release.updated_time for release in releases), settings)
+        names = _part_names(stem, sum(len(release.languages) for release in releases))
+        parts.extend((name, lastmod) for name in names)
+        # what a part lists follows from the settings and its releases' files: keying on those
+        # costs a join, where listing its URLs is left to the worker
+        key = fast_key(shared, stem, *(release_fingerprint(release) for release in releases))
+        yield Unit(f"sitemap:{year}", key, render_release_part, (settings, stem, releases), group=stem)
+    yield Unit("sitemap", digest(_CODE, base, parts), render_sitemap_index, (base, tuple(parts)))
     for language in settings.language_codes:
         entries = tuple(news_entries(published, language))
         publication = settings.site_name(language)
@@ -90,36 +107,49 @@ def sitemap_units(published: Published) -> Iterator[Unit]:
     yield Unit("robots", digest(_CODE, base, paths), render_robots, (base, paths))
 
 
+def _by_year(releases: tuple[Release, ...], settings: Settings) -> dict[int, tuple[Release, ...]]:
+    """The releases of each year (in the site's time zone), newest year first, in their order."""
+    years: dict[int, list[Release]] = {}
+    for release in releases:
+        years.setdefault(release.meta.release.astimezone(settings.zone).year, []).append(release)
+    return {year: tuple(group) for year, group in sorted(years.items(), reverse=True)}
+
+
+def _part_names(stem: str, url_count: int) -> list[str]:
+    """A part's file name, or its files' names when it holds more than MAX_URLS URLs."""
+    if url_count <= MAX_URLS:
+        return [f"{stem}.xml"]
+    return [f"{stem}-{number}.xml" for number in range(1, -(-url_count // MAX_URLS) + 1)]
+
 # --- what the site has ------------------------------------------------------------------------------
 
 
-def site_pages(published: Published) -> Iterator[Page]:
+def listing_pages(published: Published) -> Iterator[Page]:
+    """The pages that are not a release's: the chooser, home, topics, offices and monthly archives."""
     settings = published.settings
-    releases = published.releases
-    updated = {release.slug: release.updated_time for release in releases}
     # one pass: the newest change shown on each listing
+    newest: datetime | None = None
     topics: dict[str, datetime] = {}
     offices: dict[str, datetime] = {}
     months: dict[tuple[int, int], datetime] = {}
-    for release in releases:
-        moment = updated[release.slug]
+    for release in published.releases:
+        moment = release.updated_time
+        newest = moment if newest is None or newest < moment else newest
         local = release.meta.release.astimezone(settings.zone)
         _keep_newest(months, (local.year, local.month), moment)
         _keep_newest(offices, release.meta.office, moment)
         for topic in release.meta.topics:
             _keep_newest(topics, topic, moment)
     yield Page((("", "/"),), None)  # the language chooser at the root
-    yield _everywhere(settings, urls.home, max(updated.values(), default=None))
+    yield _everywhere(settings, urls.home, newest)
     for topic in settings.topics:
         if topic in topics:
             yield _everywhere(settings, partial(urls.topic_page, topic=topic), topics[topic])
     for office in settings.offices:
         if office in offices:
             yield _everywhere(settings, partial(urls.office_page, office=office), offices[office])
-    for (year, month), newest in sorted(months.items(), reverse=True):
-        yield _everywhere(settings, partial(urls.archive_page, year=year, month=month), newest)
-    for release in releases:
-        yield _release_page(settings, release, updated[release.slug])
+    for (year, month), moment in sorted(months.items(), reverse=True):
+        yield _everywhere(settings, partial(urls.archive_page, year=year, month=month), moment)
 
 
 def _keep_newest(table: dict[_K, datetime], key: _K, moment: datetime) -> None:
@@ -166,23 +196,26 @@ def news_entries(published: Published, language: str) -> Iterator[NewsEntry]:
 # --- the files ------------------------------------------------------------------------------------
 
 
-def render_site_sitemap(published: Published) -> list[Artifact]:
-    return render_sitemap(published.settings.site.base_url, tuple(site_pages(published)))
-
-
-def render_sitemap(base: str, pages: tuple[Page, ...]) -> list[Artifact]:
+def render_sitemap_part(base: str, stem: str, pages: tuple[Page, ...]) -> list[Artifact]:
     blocks = [block for page in pages for block in _url_blocks(base, page)]
-    if len(blocks) <= MAX_URLS:
-        return [Artifact(SITEMAP.lstrip("/"), _urlset(blocks))]
-    parts = [blocks[i : i + MAX_URLS] for i in range(0, len(blocks), MAX_URLS)]
-    names = [f"sitemap-{number}.xml" for number in range(1, len(parts) + 1)]
-    index = "".join(f"<sitemap><loc>{escape(f'{base}/{name}')}</loc></sitemap>\n" for name in names)
-    document = f'{XML_DECLARATION}<sitemapindex xmlns="{SITEMAP_NS}">\n{index}</sitemapindex>\n'
-    return [
-        Artifact(SITEMAP.lstrip("/"), document.encode()),
-        *(Artifact(name, _urlset(part)) for name, part in zip(names, parts, strict=True)),
-    ]
+    names = _part_names(stem, len(blocks))
+    chunks = [blocks[i : i + MAX_URLS] for i in range(0, len(blocks), MAX_URLS)] or [[]]
+    return [Artifact(name, _urlset(chunk)) for name, chunk in zip(names, chunks, strict=True)]
 
+
+def render_release_part(settings: Settings, stem: str, releases: tuple[Release, ...]) -> list[Artifact]:
+    pages = tuple(_release_page(settings, release, release.updated_time) for release in releases)
+    return render_sitemap_part(settings.site.base_url, stem, pages)
+
+
+def render_sitemap_index(base: str, parts: tuple[tuple[str, str], ...]) -> list[Artifact]:
+    entries = "".join(
+        f"<sitemap><loc>{escape(f'{base}/{name}')}</loc>{f'<lastmod>{lastmod}</lastmod>' if lastmod else ''}"
+        "</sitemap>\n"
+        for name, lastmod in parts
+    )
+    document = f'{XML_DECLARATION}<sitemapindex xmlns="{SITEMAP_NS}">\n{entries}</sitemapindex>\n'
+    return [Artifact(SITEMAP.lstrip("/"), document.encode())]
 
 def _urlset(blocks: list[str]) -> bytes:
     opening = f'<urlset xmlns="{SITEMAP_NS}" xmlns:xhtml="{XHTML_NS}">\n'
