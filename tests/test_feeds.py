@@ -494,6 +494,7 @@ def test_sitemap_part_over_the_url_limit_is_split(sample_root: Path, monkeypatch
         listed.extend(found)
     assert listed == every_url
 
+
 def test_spliced_entries_give_the_bytes_feedgen_writes_with_the_entries_in_it(sample_root: Path) -> None:
     """render_feed serializes each entry once and splices it in; feedgen given the entries agrees."""
     from feedgen.entry import FeedEntry

@@ -87,7 +87,8 @@ def sitemap_units(published: Published) -> Iterator[Unit]:
     names = _part_names("sitemap-pages", sum(len(page.versions) for page in pages))
     newest = max((release.updated_time for release in published.releases), default=None)
     parts.extend((name, _w3c(newest, settings) if newest else "") for name in names)
-    yield Unit("sitemap:pages", digest(shared, base, pages), render_sitemap_part, (base, "sitemap-pages", pages))
+    args = (base, "sitemap-pages", pages)
+    yield Unit("sitemap:pages", digest(shared, *args), render_sitemap_part, args)
     for year, releases in _by_year(published.releases, settings).items():
         stem = f"sitemap-{year}"
         lastmod = _w3c(max(release.updated_time for release in releases), settings)
@@ -120,6 +121,7 @@ def _part_names(stem: str, url_count: int) -> list[str]:
     if url_count <= MAX_URLS:
         return [f"{stem}.xml"]
     return [f"{stem}-{number}.xml" for number in range(1, -(-url_count // MAX_URLS) + 1)]
+
 
 # --- what the site has ------------------------------------------------------------------------------
 
@@ -216,6 +218,7 @@ def render_sitemap_index(base: str, parts: tuple[tuple[str, str], ...]) -> list[
     )
     document = f'{XML_DECLARATION}<sitemapindex xmlns="{SITEMAP_NS}">\n{entries}</sitemapindex>\n'
     return [Artifact(SITEMAP.lstrip("/"), document.encode())]
+
 
 def _urlset(blocks: list[str]) -> bytes:
     opening = f'<urlset xmlns="{SITEMAP_NS}" xmlns:xhtml="{XHTML_NS}">\n'
