@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import re
 import shutil
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from newsroom.config import load_settings
 from newsroom.content.loader import load_newsroom
 from newsroom.errors import ContentError, RenderError
 from newsroom.gate import Published, gate
+from newsroom.render import builder
 from newsroom.render.base import Artifact, Unit
 from newsroom.render.builder import build_site
 from newsroom.render.site import site_units
@@ -105,24 +107,115 @@ def test_changing_one_release_rerenders_only_its_pages_and_listings(sample_root:
     assert "cold-season" in page(sample_root, f"/en/releases/{LABOR}/")
 
 
-def test_builds_share_unchanged_files_and_never_write_through_them(sample_root: Path) -> None:
+def test_a_small_change_is_patched_in_and_never_writes_through_a_file(sample_root: Path) -> None:
     labor = next(sample_root.glob(f"releases/*/*-{LABOR}/en.md"))
     build(sample_root, SAMPLE_NOW)
+    target = os.readlink(sample_root / "site")
+    before = stamps(sample_root / "site")
+    old_page = (sample_root / f"site/en/releases/{LABOR}/index.html").open("rb")  # a reader mid-download
     labor.write_text(labor.read_text().replace("winter", "cold-season", 1), encoding="utf-8")
-    build(sample_root, SAMPLE_NOW)  # fills the other tree: hard links to the unchanged files
-    live = (sample_root / "site").resolve()
-    old_site = tree(live)
-    labor.write_text(labor.read_text().replace("cold-season", "colder-season", 1), encoding="utf-8")
 
     report = build(sample_root, SAMPLE_NOW)
 
+    assert os.readlink(sample_root / "site") == target  # the same tree, patched
+    after = stamps(sample_root / "site")
+    assert 0 < report.written < len(before) / 4  # its pages, listings and feeds, not the whole site
+    changed = {path for path in after if after[path] != before.get(path)}
+    assert f"en/releases/{LABOR}/index.html" in changed and "en/index.html" in changed
+    assert len(changed) == report.written
+    assert all(after[path][0] != before[path][0] for path in changed)  # new files (inodes), moved in
+    assert b"cold-season" not in old_page.read()  # what was open keeps its bytes
+    assert "cold-season" in page(sample_root, f"/en/releases/{LABOR}/")
+    assert not (sample_root / ".site-builds" / builder.INCOMING).exists()
+
+
+def test_a_big_change_builds_the_spare_tree_and_swaps_it_in(
+    sample_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(builder, "PATCH_UNITS", 0)  # as a template change would: most of the site
+    labor = next(sample_root.glob(f"releases/*/*-{LABOR}/en.md"))
+    build(sample_root, SAMPLE_NOW)
+    live = (sample_root / "site").resolve()
+    old_site = tree(live)
+    labor.write_text(labor.read_text().replace("winter", "cold-season", 1), encoding="utf-8")
+
+    build(sample_root, SAMPLE_NOW)  # fills the spare tree: hard links to the unchanged files
+
     other = (sample_root / "site").resolve()
     assert other != live
-    assert 0 < report.written < len(old_site) / 4  # its pages, listings and feeds, not the whole site
     assert tree(live) == old_site  # the previous tree kept its bytes: files were replaced, not edited
-    assert "colder-season" in page(sample_root, f"/en/releases/{LABOR}/")
+    assert "cold-season" in page(sample_root, f"/en/releases/{LABOR}/")
     unchanged = f"en/releases/{NYX}/index.html"
     assert stamps(other)[unchanged] == stamps(live)[unchanged]  # one file, in both trees
+
+
+def test_a_patch_puts_new_pages_in_before_the_listings_that_link_them(
+    sample_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(sample_root, SAMPLE_NOW)
+    before = tree(sample_root / "site")
+    plans: list[builder.Plan] = []
+    commit = builder._commit
+
+    def recording_commit(incoming: Path, plan: builder.Plan) -> None:
+        plans.append(plan)
+        commit(incoming, plan)
+
+    monkeypatch.setattr(builder, "_commit", recording_commit)
+
+    build(sample_root, AFTER_EMBARGO)  # the embargoed release appears: new pages, changed listings
+
+    moves = plans[0].moves
+    new = [path in before for path in moves].index(True)  # how many files are new
+    assert f"en/releases/{EMBARGOED_SLUG}/index.html" in moves[:new]
+    assert all(path not in before for path in moves[:new])
+    assert all(path in before for path in moves[new:]) and "en/index.html" in moves[new:]
+
+
+def test_an_interrupted_patch_is_finished_by_the_next_build(
+    tmp_path: Path, sample_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    labor = next(sample_root.glob(f"releases/*/*-{LABOR}/en.md"))
+    build(sample_root, SAMPLE_NOW)
+    before = tree(sample_root / "site")
+    labor.write_text(labor.read_text().replace("winter", "cold-season", 1), encoding="utf-8")
+
+    def crash_after_one_move(incoming: Path, live: Path) -> None:
+        """The plan is committed; one file has gone in when the machine stops."""
+        plan = pickle.loads((incoming / builder.PLAN).read_bytes())[1]
+        first = plan.moves[0]
+        os.replace(incoming / builder.PUBLIC / first, live / builder.PUBLIC / first)
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched:
+        patched.setattr(builder, "_carry_out", crash_after_one_move)
+        with pytest.raises(KeyboardInterrupt):
+            build(sample_root, SAMPLE_NOW)
+    assert (sample_root / ".site-builds" / builder.INCOMING / builder.PLAN).is_file()
+    assert tree(sample_root / "site") != before
+
+    report = build(sample_root, SAMPLE_NOW)  # nothing else changed: the plan is finished first
+
+    assert not report.changed
+    assert not (sample_root / ".site-builds" / builder.INCOMING).exists()
+    fresh = tmp_path / "fresh"
+    shutil.copytree(sample_root, fresh, ignore=shutil.ignore_patterns("site", ".site-builds"))
+    build(fresh, SAMPLE_NOW)
+    assert tree(sample_root / "site") == tree(fresh / "site")
+
+
+def test_files_of_a_patch_that_was_not_committed_are_dropped(sample_root: Path) -> None:
+    build(sample_root, SAMPLE_NOW)
+    before = tree(sample_root / "site")
+    incoming = sample_root / ".site-builds" / builder.INCOMING / builder.PUBLIC / "en"
+    incoming.mkdir(parents=True)
+    (incoming / "index.html").write_text("half a build")
+
+    report = build(sample_root, SAMPLE_NOW)
+
+    assert not report.changed
+    assert tree(sample_root / "site") == before
+    assert not (sample_root / ".site-builds" / builder.INCOMING).exists()
 
 
 def _failing_render() -> list[Artifact]:
@@ -258,8 +351,12 @@ def test_release_page_has_the_parts_readers_and_machines_need(sample_root: Path)
     )
 
 
-def test_successive_incremental_builds_equal_a_fresh_build(tmp_path: Path, sample_root: Path) -> None:
-    """The two trees take turns; whichever is live must hold exactly what a clean build gives."""
+@pytest.mark.parametrize("patch_units", [builder.PATCH_UNITS, 0], ids=["patched", "swapped"])
+def test_successive_incremental_builds_equal_a_fresh_build(
+    tmp_path: Path, sample_root: Path, monkeypatch: pytest.MonkeyPatch, patch_units: int
+) -> None:
+    """Patched in or swapped in, the live tree must hold exactly what a clean build gives."""
+    monkeypatch.setattr(builder, "PATCH_UNITS", patch_units)
     labor = next(sample_root.glob(f"releases/*/*-{LABOR}/en.md"))
     nyx_es = next(sample_root.glob(f"releases/*/*-{NYX}/es.md"))
     build(sample_root, SAMPLE_NOW)

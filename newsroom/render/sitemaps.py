@@ -87,8 +87,8 @@ def sitemap_units(published: Published) -> Iterator[Unit]:
     names = _part_names("sitemap-pages", sum(len(page.versions) for page in pages))
     newest = max((release.updated_time for release in published.releases), default=None)
     parts.extend((name, _w3c(newest, settings) if newest else "") for name in names)
-    args = (base, "sitemap-pages", pages)
-    yield Unit("sitemap:pages", digest(shared, *args), render_sitemap_part, args)
+    listing_args = (base, "sitemap-pages", pages)
+    yield Unit("sitemap:pages", digest(shared, *listing_args), render_sitemap_part, listing_args)
     for year, releases in _by_year(published.releases, settings).items():
         stem = f"sitemap-{year}"
         lastmod = _w3c(max(release.updated_time for release in releases), settings)
