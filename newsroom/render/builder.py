@@ -203,7 +203,7 @@ class Plan:
 
     moves: list[str]  # paths, in the order they go in: new files first, then replaced ones
     removals: list[str]  # paths no unit makes any more
-    manifest: Manifest  # the live tree's manifest afterwards
+    # and incoming/manifest.pickle: the live tree's manifest afterwards
 
 
 def _patch_live(
@@ -235,8 +235,10 @@ def _patch_live(
     )
     removals = sorted(path for path in old if path not in manifest.files)
     report.changed = bool(moves or removals)
-    _commit(incoming, Plan(moves, removals, manifest))
-    _carry_out(incoming, live)
+    _write_manifest(incoming, manifest)
+    plan = Plan(moves, removals)
+    _commit(incoming, plan)
+    _carry_out(incoming, live, plan)
     return report
 
 
@@ -246,12 +248,9 @@ def _commit(incoming: Path, plan: Plan) -> None:
     os.replace(scratch, incoming / PLAN)
 
 
-def _carry_out(incoming: Path, live: Path) -> None:
-    """Move the plan's files into the live tree, remove the files it names, write the manifest.
+def _carry_out(incoming: Path, live: Path, plan: Plan) -> None:
+    """Move the plan's files into the live tree, remove the files it names, put the manifest in.
     Safe to repeat after an interruption: a file already moved is no longer in `incoming/`."""
-    with (incoming / PLAN).open("rb") as file:
-        stored_format, plan = pickle.load(file)
-    assert stored_format == MANIFEST_FORMAT, "a plan is carried out by the code that wrote it"
     staged, public = incoming / PUBLIC, live / PUBLIC
     for path in plan.moves:
         source, destination = os.path.join(staged, path), os.path.join(public, path)
@@ -265,7 +264,10 @@ def _carry_out(incoming: Path, live: Path) -> None:
     for path in plan.removals:
         (public / path).unlink(missing_ok=True)
         _remove_empty_parents(public / path, public)
-    _write_manifest(live, plan.manifest)
+    if (incoming / MANIFEST).exists():
+        manifest = _read_manifest(incoming)  # remembered: written by this process, or read once
+        os.replace(incoming / MANIFEST, live / MANIFEST)
+        _remember(_stamp(live / MANIFEST, (live / MANIFEST).stat()), manifest)
     shutil.rmtree(incoming)
 
 
@@ -275,10 +277,22 @@ def _finish_patch(builds: Path, live: Path | None) -> None:
     incoming = builds / INCOMING
     if not incoming.exists():
         return
-    if live is not None and (incoming / PLAN).is_file():
-        _carry_out(incoming, live)
+    plan = _read_plan(incoming) if live is not None else None
+    if live is not None and plan is not None:
+        _carry_out(incoming, live, plan)
     else:
         shutil.rmtree(incoming, ignore_errors=True)
+
+
+def _read_plan(incoming: Path) -> Plan | None:
+    try:
+        with (incoming / PLAN).open("rb") as file:
+            stored_format, plan = pickle.load(file)
+    except FileNotFoundError:
+        return None  # never committed
+    assert stored_format == MANIFEST_FORMAT, "a plan is carried out by the code that wrote it"
+    assert isinstance(plan, Plan)
+    return plan
 
 
 def prepare_renderers(settings: Settings, *, pdfs: bool = True) -> None:
