@@ -7,12 +7,13 @@ import gc
 import hashlib
 import multiprocessing
 import os
+import pickle
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar, get_args, get_origin
+from typing import Any, NamedTuple, NoReturn, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
@@ -65,7 +66,7 @@ def load_newsroom(
     settings: Settings,
     *,
     cache: Path | None = None,
-    scan: ReleaseScan | None = None,
+    scan: Iterable[_Folder] | None = None,
     meanwhile: Callable[[], object] | None = None,
 ) -> Newsroom:
     """Every release under releases/, validated; releases with errors are left out and reported.
@@ -76,6 +77,8 @@ def load_newsroom(
     only wait: a build warms its renderers there.
     """
     report = _Report(settings.root)
+    if scan is None and cache is not None and cache.with_suffix(".d").is_dir():
+        scan = _BackgroundScan(settings.releases_dir)  # looks at every file while the cache is read
     memo = open_memo(cache, settings) if cache else None
     folders = (
         list(scan)
@@ -203,6 +206,58 @@ def scan_releases(releases_dir: Path) -> ReleaseScan:
     """The release folders and the names, sizes and mtimes of their files: equal scans mean
     nothing a build reads under releases/ changed."""
     return tuple(_release_folders(releases_dir, signatures=True))
+
+
+class _BackgroundScan:
+    """`scan_releases` in a forked child, while this process reads the release cache: the two
+    take about as long (0.15-0.3 s each at 10,000 releases), and only the scan waits on the disk.
+    Iterating waits for the child; if there is no child or it failed, the scan is done here."""
+
+    def __init__(self, releases_dir: Path) -> None:
+        self.releases_dir = releases_dir
+        self.found: ReleaseScan | None = None
+        self.child: tuple[int, int] | None = None  # (pid, the pipe's reading end)
+        try:
+            reading, writing = os.pipe()
+            pid = os.fork()
+        except OSError:
+            return
+        if pid == 0:
+            _send_scan(releases_dir, reading, writing)  # never returns
+        os.close(writing)
+        self.child = pid, reading
+
+    def __iter__(self) -> Iterator[_Folder]:
+        if self.found is None:
+            self.found = self._received() or scan_releases(self.releases_dir)
+        return iter(self.found)
+
+    def _received(self) -> ReleaseScan | None:
+        if self.child is None:
+            return None
+        pid, reading = self.child
+        self.child = None
+        with os.fdopen(reading, "rb") as pipe:
+            data = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        if status != 0:
+            return None
+        found: ReleaseScan = pickle.loads(data)
+        return found
+
+
+def _send_scan(releases_dir: Path, reading: int, writing: int) -> NoReturn:
+    """The child's work: scan, pickle the result into the pipe, exit without any clean-up (the
+    parent's buffers and handlers are the parent's)."""
+    status = 1
+    try:
+        os.close(reading)
+        data = pickle.dumps(scan_releases(releases_dir), pickle.HIGHEST_PROTOCOL)
+        with os.fdopen(writing, "wb") as pipe:
+            pipe.write(data)
+        status = 0
+    finally:
+        os._exit(status)
 
 
 def _release_folders(releases_dir: Path, *, signatures: bool = False) -> list[_Folder]:
