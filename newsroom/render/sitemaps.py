@@ -83,16 +83,16 @@ def sitemap_units(published: Published) -> Iterator[Unit]:
     base = settings.site.base_url
     shared = fast_key(_CODE, settings.file.model_dump_json())
     parts: list[tuple[str, str]] = []  # (file name, lastmod) of every part, for the index
-    pages = tuple(listing_pages(published))
+    pages, years = _walk(published)
     names = _part_names("sitemap-pages", sum(len(page.versions) for page in pages))
     newest = max((release.updated_time for release in published.releases), default=None)
     parts.extend((name, _w3c(newest, settings) if newest else "") for name in names)
     listing_args = (base, "sitemap-pages", pages)
     yield Unit("sitemap:pages", digest(shared, *listing_args), render_sitemap_part, listing_args)
-    for year, releases in _by_year(published.releases, settings).items():
+    for year, releases in years.items():
         stem = f"sitemap-{year}"
         lastmod = _w3c(max(release.updated_time for release in releases), settings)
-        names = _part_names(stem, sum(len(release.languages) for release in releases))
+        names = _part_names(stem, sum(1 + len(release.translations) for release in releases))
         parts.extend((name, lastmod) for name in names)
         # what a part lists follows from the settings and its releases' files: keying on those
         # costs a join, where listing its URLs is left to the worker
@@ -108,14 +108,6 @@ def sitemap_units(published: Published) -> Iterator[Unit]:
     yield Unit("robots", digest(_CODE, base, paths), render_robots, (base, paths))
 
 
-def _by_year(releases: tuple[Release, ...], settings: Settings) -> dict[int, tuple[Release, ...]]:
-    """The releases of each year (in the site's time zone), newest year first, in their order."""
-    years: dict[int, list[Release]] = {}
-    for release in releases:
-        years.setdefault(release.meta.release.astimezone(settings.zone).year, []).append(release)
-    return {year: tuple(group) for year, group in sorted(years.items(), reverse=True)}
-
-
 def _part_names(stem: str, url_count: int) -> list[str]:
     """A part's file name, or its files' names when it holds more than MAX_URLS URLs."""
     if url_count <= MAX_URLS:
@@ -126,32 +118,41 @@ def _part_names(stem: str, url_count: int) -> list[str]:
 # --- what the site has ------------------------------------------------------------------------------
 
 
-def listing_pages(published: Published) -> Iterator[Page]:
-    """The pages that are not a release's: the chooser, home, topics, offices and monthly archives."""
+def _walk(published: Published) -> tuple[tuple[Page, ...], dict[int, tuple[Release, ...]]]:
+    """In one pass over the releases: the pages that are not a release's (the chooser, home, topics,
+    offices and monthly archives, each with the newest change it shows), and the releases of each
+    year (in the site's time zone), newest year first, in their order."""
     settings = published.settings
-    # one pass: the newest change shown on each listing
     newest: datetime | None = None
     topics: dict[str, datetime] = {}
     offices: dict[str, datetime] = {}
     months: dict[tuple[int, int], datetime] = {}
+    years: dict[int, list[Release]] = {}
     for release in published.releases:
         moment = release.updated_time
         newest = moment if newest is None or newest < moment else newest
         local = release.meta.release.astimezone(settings.zone)
+        years.setdefault(local.year, []).append(release)
         _keep_newest(months, (local.year, local.month), moment)
         _keep_newest(offices, release.meta.office, moment)
         for topic in release.meta.topics:
             _keep_newest(topics, topic, moment)
-    yield Page((("", "/"),), None)  # the language chooser at the root
-    yield _everywhere(settings, urls.home, newest)
-    for topic in settings.topics:
-        if topic in topics:
-            yield _everywhere(settings, partial(urls.topic_page, topic=topic), topics[topic])
-    for office in settings.offices:
-        if office in offices:
-            yield _everywhere(settings, partial(urls.office_page, office=office), offices[office])
-    for (year, month), moment in sorted(months.items(), reverse=True):
-        yield _everywhere(settings, partial(urls.archive_page, year=year, month=month), moment)
+    pages = [Page((("", "/"),), None), _everywhere(settings, urls.home, newest)]  # the chooser: no language
+    pages += (
+        _everywhere(settings, partial(urls.topic_page, topic=topic), topics[topic])
+        for topic in settings.topics
+        if topic in topics
+    )
+    pages += (
+        _everywhere(settings, partial(urls.office_page, office=office), offices[office])
+        for office in settings.offices
+        if office in offices
+    )
+    pages += (
+        _everywhere(settings, partial(urls.archive_page, year=year, month=month), moment)
+        for (year, month), moment in sorted(months.items(), reverse=True)
+    )
+    return tuple(pages), {year: tuple(group) for year, group in sorted(years.items(), reverse=True)}
 
 
 def _keep_newest(table: dict[_K, datetime], key: _K, moment: datetime) -> None:

@@ -220,14 +220,17 @@ def _redirect_unit(release: Release, settings: Settings, shared: str) -> Unit:
 def _check_codes_once(pairs: frozenset[tuple[str, str]]) -> None:
     """check_unique_codes over the (slug, language) pairs that have a page, skipped when they are
     those of the last check (a `serve` rebuild after an edit)."""
-    check_unique_codes(sorted(pairs))
+    check_unique_codes(pairs)
 
 
 def check_unique_codes(pairs: Iterable[tuple[str, str]]) -> None:
     """RenderError when two (slug, language) pairs share a short code (40 bits: rare, but then two
     alerts would link to one page)."""
+    unique = set(pairs)
+    if len({_code_bytes(slug, language) for slug, language in unique}) == len(unique):
+        return  # no clash: the usual case, checked without sorting or naming anything
     seen: dict[bytes, tuple[str, str]] = {}
-    for slug, language in pairs:
+    for slug, language in sorted(unique):  # sorted: the same clash is named every time
         other = seen.setdefault(_code_bytes(slug, language), (slug, language))
         if other != (slug, language):
             raise RenderError(
