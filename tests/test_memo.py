@@ -12,7 +12,8 @@ import pytest
 from newsroom.config import Settings, load_settings
 from newsroom.content import loader, memo
 from newsroom.content.loader import _release_folders, load_newsroom
-from newsroom.content.models import Newsroom
+from newsroom.content.models import Newsroom, Release
+from newsroom.errors import ContentError
 
 FOLDER = Path("releases/2024/2024-11-25-new-york-experience")
 
@@ -108,6 +109,42 @@ def test_an_edit_rewrites_only_the_shard_holding_its_folder(settings: Settings) 
     _assert_cache_agrees(settings)
     rewritten = [p for p in shards.iterdir() if p.stat().st_mtime_ns != written.get(p)]
     assert rewritten == [shards / f"{memo.shard_of(str(settings.root / FOLDER)):02x}.pickle"]
+
+
+def _from_disk(settings: Settings, slug: str) -> Release:
+    """The release as a new process gets it from the cache files (not this process's memory)."""
+    cache = memo.FolderMemo(settings.var_dir / "cache" / "releases.pickle", settings)
+    releases = [entry[1] for entry in cache.entries.values() if entry[1] is not None]
+    return next(release for release in releases if release.slug == slug)
+
+
+def test_the_cache_leaves_bodies_out_and_reads_them_again_from_their_files(settings: Settings) -> None:
+    parsed = load_newsroom(settings).by_slug("new-york-experience")
+    words = " ".join(parsed.body.split()[30:36])  # from the middle of the English body
+    shards = b"".join(path.read_bytes() for path in (settings.var_dir / "cache" / "releases.d").iterdir())
+    assert words.encode() not in shards
+    assert parsed.meta.title.encode() in shards  # the rest of the release is there
+
+    cached = _from_disk(settings, "new-york-experience")
+
+    assert "body" not in vars(cached) and "body" not in vars(cached.translations["ru"])
+    assert cached.body == parsed.body and words in cached.body
+    assert cached.translations["ru"].body == parsed.translations["ru"].body
+    assert cached == parsed
+
+
+def test_a_body_whose_file_changed_since_it_was_loaded_is_refused(settings: Settings) -> None:
+    cached = _from_disk(settings, "new-york-experience")
+    path = settings.root / FOLDER / "es.md"
+    path.write_text(path.read_text() + "\nOne more line.\n")
+
+    assert cached.body  # the original did not change
+    with pytest.raises(
+        ContentError, match=r"es\.md: changed while the site was being built \(fix: build again\)"
+    ):
+        _ = cached.translations["es"].body
+    with pytest.raises(AttributeError, match="no attribute 'headline_text'"):
+        _ = cached.headline_text  # type: ignore[attr-defined]
 
 
 def test_a_damaged_or_foreign_shard_is_ignored_and_rewritten(settings: Settings) -> None:

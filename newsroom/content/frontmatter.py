@@ -75,7 +75,7 @@ def parse(text: str) -> Document:
         raise FrontMatterError(
             1, "missing front matter: the file must start with a line '---'", "add '---' as line 1"
         )
-    closing = next((i for i in range(1, len(lines)) if lines[i].rstrip() == FENCE), None)
+    closing = _closing_fence(lines)
     if closing is None:
         raise FrontMatterError(
             len(lines), "front matter is not closed", "add a line '---' after the last field"
@@ -84,6 +84,21 @@ def parse(text: str) -> Document:
     meta, key_lines = _load_yaml(yaml_text, first_line=2)
     body = "".join(lines[closing + 1 :])
     return Document(meta, body, body_line=closing + 2, lines=key_lines)
+
+
+def body_of(text: str) -> str:
+    """The Markdown body of a file `parse` accepts, without parsing its front matter again."""
+    lines = text.splitlines(keepends=True)
+    closing = _closing_fence(lines)
+    if closing is None:
+        raise FrontMatterError(
+            len(lines), "front matter is not closed", "add a line '---' after the last field"
+        )
+    return "".join(lines[closing + 1 :])
+
+
+def _closing_fence(lines: list[str]) -> int | None:
+    return next((i for i in range(1, len(lines)) if lines[i].rstrip() == FENCE), None)
 
 
 def _load_yaml(text: str, first_line: int) -> tuple[dict[str, Any], dict[Location, int]]:

@@ -181,11 +181,9 @@ def _read_group(index: int) -> tuple[bytes, bool]:
     groups, settings, memo = _UNREAD
     gc.disable()  # a short-lived process that keeps all it makes: the collector would only waste time
     entries = {folder.path: (folder.signature, *_read_folder(folder, settings)) for folder in groups[index]}
-    if memo is None:
-        return shard_bytes("", entries), False
-    data = shard_bytes(memo.generation, entries)
-    if memo.is_empty(index):
-        memo.write_shard(index, data)
+    data = shard_bytes("", entries, bodies=True)  # the way back: the parent renders the bodies
+    if memo is not None and memo.is_empty(index):
+        memo.write_shard(index, shard_bytes(memo.generation, entries))
         return data, True
     return data, False
 
@@ -349,6 +347,7 @@ def _load_folder(folder: Path, files: list[Path], settings: Settings, report: _R
         _check_assets(meta, doc, original_path, report)
     if meta is None or any(d.severity is Severity.ERROR for d in report.items[problems_before:]):
         return None
+    kept = {lang: t for lang, t in loaded.items() if t is not None}
     return Release(
         slug=meta.slug or match.group(4),
         folder=folder,
@@ -357,9 +356,10 @@ def _load_folder(folder: Path, files: list[Path], settings: Settings, report: _R
         body=doc.body,
         revision=revision_of(data),
         path=original_path,
-        translations={lang: t for lang, t in loaded.items() if t is not None},
+        translations=kept,
         lines=doc.lines,
         body_line=doc.body_line,
+        body_images=any("![" in body for body in (doc.body, *(t.body for t in kept.values()))),
     )
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -177,6 +179,13 @@ class Translation:
     def revision(self) -> str:
         return self.meta.revision
 
+    if not TYPE_CHECKING:  # at run time only: type checkers keep seeing `body` as the field it is
+
+        def __getattr__(self, name: str) -> str:
+            return _missing_body(
+                self, name, lambda data: hashlib.sha256(data).hexdigest()[:24] == self.digest
+            )
+
 
 @dataclass(frozen=True)
 class Localized:
@@ -214,9 +223,17 @@ class Release:
     translations: dict[str, Translation] = field(default_factory=dict)
     lines: dict[tuple[str | int, ...], int] = field(default_factory=dict, compare=False, repr=False)
     body_line: int = 1
+    body_images: bool = False  # a body (the original's or a translation's) has Markdown images
 
     def line_of(self, *location: str | int) -> int:
         return self.lines.get(location, 1)
+
+    if not TYPE_CHECKING:  # at run time only: type checkers keep seeing `body` as the field it is
+
+        def __getattr__(self, name: str) -> str:
+            return _missing_body(
+                self, name, lambda data: hashlib.sha256(data).hexdigest()[:12] == self.revision
+            )
 
     def source(self, language: str) -> Release | Translation:
         """The file holding `language`'s text (for diagnostics)."""
@@ -277,6 +294,23 @@ class Release:
             text.dateline or meta.dateline, text.summary or meta.summary, text.sms or meta.sms,
             translation.body, images, corrections, event,
         )  # fmt: skip
+
+
+def _missing_body(text: Release | Translation, name: str, same_file: Callable[[bytes], bool]) -> str:
+    """The body of a release or translation from the release cache, which leaves bodies out (they
+    were 85% of it, and a rebuild needs a few): read again from its file, which must be the file it
+    was loaded from. Called for any attribute the object lacks; only `body` may be missing."""
+    if name != "body":
+        raise AttributeError(f"{type(text).__name__!r} object has no attribute {name!r}")
+    from newsroom.content.frontmatter import body_of, decode
+    from newsroom.errors import ContentError
+
+    data = text.path.read_bytes()
+    if not same_file(data):
+        raise ContentError(f"{text.path}: changed while the site was being built (fix: build again)")
+    body = body_of(decode(data))
+    object.__setattr__(text, "body", body)
+    return body
 
 
 def _nonempty(model: BaseModel) -> dict[str, object]:

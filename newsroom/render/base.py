@@ -123,8 +123,7 @@ def _fingerprints(release: Release) -> _Prints:
         _FINGERPRINTS.clear()
     # the files' bytes are all a release is made of (the loader hashed them); the loader's code says how
     texts = {language: translation.digest for language, translation in sorted(release.translations.items())}
-    bodies = (release.body, *(t.body for t in release.translations.values()))
-    shows = bool(release.meta.images or release.meta.attachments) or any("![" in body for body in bodies)
+    shows = bool(release.meta.images or release.meta.attachments) or release.body_images
     entry = _Prints(release, fast_key(_loader_code(), release.revision, *texts.values()), texts, shows, {})
     _FINGERPRINTS[id(release)] = entry
     return entry

@@ -221,17 +221,21 @@ def render_scope(
     entry_keys: tuple[str, ...] = (),
 ) -> list[Artifact]:
     """A feed unit's work: the entries as the feed's readers get them, then the documents.
-    With a cache, entries serialized by an earlier build under the same key are reused."""
-    items = feed_items(scope, releases, pdf_sizes)
+    With a cache, entries serialized by an earlier build under the same key are reused (and their
+    releases' texts are not even looked at)."""
     if cache is None:
-        return render_feed(settings, scope, items)
+        return render_feed(settings, scope, feed_items(scope, releases, pdf_sizes))
     keys = [fast_key(cache.prefix, scope.language, key) for key in entry_keys]
     known = cache.read(scope)
-    entries = [known.get(key) or _entry_xml(settings, item) for key, item in zip(keys, items, strict=True)]
+    entries = [
+        known.get(key) or _entry_xml(settings, _feed_item(release, scope.language, pdf_sizes))
+        for key, release in zip(keys, releases, strict=True)
+    ]
     fresh = dict(zip(keys, entries, strict=True))
     if fresh != known:
         cache.write(scope, fresh)
-    return render_feed(settings, scope, items, entries)
+    newest = max((release.updated_time for release in releases), default=EMPTY_FEED_UPDATED)
+    return _documents(settings, scope, newest, entries)
 
 
 def feed_items(
@@ -240,17 +244,19 @@ def feed_items(
     return tuple(_feed_item(release, scope.language, pdf_sizes) for release in releases)
 
 
-def render_feed(
-    settings: Settings, scope: FeedScope, items: tuple[FeedItem, ...], entries: list[EntryXml] | None = None
-) -> list[Artifact]:
-    """The Atom and RSS documents of one feed.
+def render_feed(settings: Settings, scope: FeedScope, items: tuple[FeedItem, ...]) -> list[Artifact]:
+    """The Atom and RSS documents of one feed."""
+    newest = max((item.updated for item in items), default=EMPTY_FEED_UPDATED)
+    return _documents(settings, scope, newest, [_entry_xml(settings, item) for item in items])
 
-    feedgen writes the feed without its entries; the entries, serialized once per process by
-    `_entry_xml` (a release is in its language's feed, its topics' and its office's) unless given,
-    are put in where feedgen would have put them, last in <feed> and in <channel>: the same bytes."""
-    generator = _feed_generator(settings, scope, items)
-    if entries is None:
-        entries = [_entry_xml(settings, item) for item in items]
+
+def _documents(
+    settings: Settings, scope: FeedScope, newest: datetime, entries: list[EntryXml]
+) -> list[Artifact]:
+    """feedgen writes the feed without its entries; the entries, serialized once per process by
+    `_entry_xml` (a release is in its language's feed, its topics' and its office's), are put in
+    where feedgen would have put them, last in <feed> and in <channel>: the same bytes."""
+    generator = _feed_generator(settings, scope, newest)
     _set_links(generator, settings, scope, self_path=scope.atom_path, self_type=ATOM_TYPE)
     atom = _insert_before_last(generator.atom_str(pretty=True), b"</feed>", [xml.atom for xml in entries])
     _set_links(generator, settings, scope, self_path=scope.rss_path, self_type=RSS_TYPE)
@@ -315,7 +321,7 @@ def _catalog_hash(language: str) -> str:
 # --- the feed -------------------------------------------------------------------------------------
 
 
-def _feed_generator(settings: Settings, scope: FeedScope, items: tuple[FeedItem, ...]) -> FeedGenerator:
+def _feed_generator(settings: Settings, scope: FeedScope, newest: datetime) -> FeedGenerator:
     gettext = translations(scope.language, DOMAIN).gettext
     site = settings.site_name(scope.language)
     generator = FeedGenerator()
@@ -335,7 +341,6 @@ def _feed_generator(settings: Settings, scope: FeedScope, items: tuple[FeedItem,
     generator.language(scope.language)
     generator.author(name=site, uri=urls.absolute(settings, urls.home(scope.language)))
     generator.generator(GENERATOR)  # no version: the bytes must not change when a library is upgraded
-    newest = max((item.updated for item in items), default=EMPTY_FEED_UPDATED)
     generator.updated(newest.astimezone(settings.zone))
     return generator
 
