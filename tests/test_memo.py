@@ -143,6 +143,11 @@ def test_a_body_whose_file_changed_since_it_was_loaded_is_refused(settings: Sett
         ContentError, match=r"es\.md: changed while the site was being built \(fix: build again\)"
     ):
         _ = cached.translations["es"].body
+    path.unlink()
+    with pytest.raises(
+        ContentError, match=r"es\.md: No such file or directory while the site was being built"
+    ):
+        _ = cached.translations["es"].body
     with pytest.raises(AttributeError, match="no attribute 'headline_text'"):
         _ = cached.headline_text  # type: ignore[attr-defined]
 

@@ -305,7 +305,12 @@ def _missing_body(text: Release | Translation, name: str, same_file: Callable[[b
     from newsroom.content.frontmatter import body_of, decode
     from newsroom.errors import ContentError
 
-    data = text.path.read_bytes()
+    try:
+        data = text.path.read_bytes()
+    except OSError as exc:
+        raise ContentError(
+            f"{text.path}: {exc.strerror} while the site was being built (fix: build again)"
+        ) from exc
     if not same_file(data):
         raise ContentError(f"{text.path}: changed while the site was being built (fix: build again)")
     body = body_of(decode(data))
