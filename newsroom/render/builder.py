@@ -285,14 +285,18 @@ def _finish_patch(builds: Path, live: Path | None) -> None:
 
 
 def _read_plan(incoming: Path) -> Plan | None:
+    """The committed plan; None when there is none (never committed) or this code cannot read it.
+    Plans and manifests share MANIFEST_FORMAT: a plan written in another format comes with a live
+    manifest this code cannot read either, so the next build renders every unit again anyway."""
     try:
         with (incoming / PLAN).open("rb") as file:
-            stored_format, plan = pickle.load(file)
-    except FileNotFoundError:
-        return None  # never committed
-    assert stored_format == MANIFEST_FORMAT, "a plan is carried out by the code that wrote it"
-    assert isinstance(plan, Plan)
-    return plan
+            stored = pickle.load(file)
+    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
+        return None
+    if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == MANIFEST_FORMAT:
+        plan = stored[1]
+        return plan if isinstance(plan, Plan) else None
+    return None
 
 
 def prepare_renderers(settings: Settings, *, pdfs: bool = True) -> None:
