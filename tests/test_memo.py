@@ -196,6 +196,9 @@ def test_the_scan_finds_what_rglob_finds_in_the_same_order(tmp_path: Path) -> No
     expected = _rglob_folders(releases)
     assert list(found.items()) == list(expected.items())
     (releases / "2024/2024-05-05-dup/zh.md").unlink()  # a dangling link: both signatures raise
+    whole = _release_folders(releases, signatures=True)
+    parts = [_release_folders(releases, signatures=True, part=(k, 2)) for k in range(2)]
+    assert all(parts) and sorted((f for part in parts for f in part), key=lambda f: f.order) == whole
     for folder in _release_folders(releases, signatures=True):
         assert folder.signature == memo.folder_signature(Path(folder.path))
 

@@ -10,8 +10,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from newsroom.content.times import parse_zoned
@@ -55,8 +53,12 @@ class Contact(Strict):
 
 # A newsroom has a few press contacts, repeated on thousands of releases: check each once per process
 # (validate_email was a quarter of the time of loading 1,000 releases).
+# email_validator and phonenumbers are imported when a file is checked, not when a rebuild starts:
+# releases from the release cache were checked when they were read (their imports took 20 ms).
 @functools.lru_cache(maxsize=4096)
 def _email_problem(value: str) -> str | None:
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:
@@ -66,6 +68,8 @@ def _email_problem(value: str) -> str | None:
 
 @functools.lru_cache(maxsize=4096)
 def _phone_problem(value: str) -> str | None:
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(value, "US")
     except phonenumbers.NumberParseException as exc:
