@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING
 
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
 
-_PARSER = MarkdownIt("commonmark", {"html": True}).enable("table")
+
+@cache
+def _parser() -> MarkdownIt:
+    """Made when a body is first checked: a rebuild from the release cache checks none, and
+    importing markdown-it cost it 20 ms (pages are rendered with cmark-gfm)."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": True}).enable("table")
 
 
 @dataclass
@@ -20,7 +30,7 @@ def scan_body(markdown: str) -> BodyScan:
     scan = BodyScan()
     if "<" not in markdown and "![" not in markdown:
         return scan  # no raw HTML and no images: nothing to parse for
-    for token in _PARSER.parse(markdown):
+    for token in _parser().parse(markdown):
         line = token.map[0] if token.map else 0
         if token.type == "html_block":
             scan.html_lines.append(line)
