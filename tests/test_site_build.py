@@ -202,6 +202,26 @@ def test_an_interrupted_patch_is_finished_by_the_next_build(
     assert tree(sample_root / "site") == tree(fresh / "site")
 
 
+def test_a_rebuild_whose_forked_child_fails_is_done_the_usual_way(
+    tmp_path: Path, sample_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(sample_root, SAMPLE_NOW)
+    labor = next(sample_root.glob(f"releases/*/*-{LABOR}/en.md"))
+    labor.write_text(labor.read_text().replace("winter", "cold-season", 1), encoding="utf-8")
+
+    def failing_child(*args: object) -> None:
+        raise MemoryError  # whatever goes wrong in the child, the parent only sees it fail
+
+    monkeypatch.setattr(builder, "_key_and_render", failing_child)
+    report = build(sample_root, SAMPLE_NOW)
+
+    assert "sms-redirect:" + LABOR in report.rendered and f"site:release:en:{LABOR}" in report.rendered
+    fresh = tmp_path / "fresh"
+    shutil.copytree(sample_root, fresh, ignore=shutil.ignore_patterns("site", ".site-builds", "var"))
+    build(fresh, SAMPLE_NOW)
+    assert tree(sample_root / "site") == tree(fresh / "site")
+
+
 def test_files_of_a_patch_that_was_not_committed_are_dropped(sample_root: Path) -> None:
     build(sample_root, SAMPLE_NOW)
     before = tree(sample_root / "site")

@@ -7,13 +7,13 @@ import gc
 import hashlib
 import multiprocessing
 import os
-import pickle
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
-from typing import Any, NamedTuple, NoReturn, TypeVar, get_args, get_origin
+from typing import Any, NamedTuple, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
@@ -37,6 +37,7 @@ from newsroom.content.memo import (
 from newsroom.content.models import Newsroom, OriginalMeta, Release, Translation, TranslationMeta
 from newsroom.content.times import TIME_HINT
 from newsroom.diagnostics import Diagnostic, Severity, relative
+from newsroom.forked import Forked
 
 FOLDER_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-([a-z0-9][a-z0-9-]*)$")
 FORMAT_DOC = "see docs/release-format.md"
@@ -217,53 +218,20 @@ class _BackgroundScan:
     def __init__(self, releases_dir: Path) -> None:
         self.releases_dir = releases_dir
         self.found: ReleaseScan | None = None
-        self.children: list[tuple[int, int]] = []  # (pid, its pipe's reading end)
-        for part in range(self.PARTS):
-            try:
-                reading, writing = os.pipe()
-                pid = os.fork()
-            except OSError:
-                break
-            if pid == 0:
-                _send_scan(releases_dir, (part, self.PARTS), reading, writing)  # never returns
-            os.close(writing)
-            self.children.append((pid, reading))
+        self.children = [
+            Forked(partial(_release_folders, releases_dir, signatures=True, part=(part, self.PARTS)))
+            for part in range(self.PARTS)
+        ]
 
     def __iter__(self) -> Iterator[_Folder]:
         if self.found is None:
-            parts = [self._received(pid, reading) for pid, reading in self.children]
-            if len(parts) == self.PARTS and all(part is not None for part in parts):
+            parts = [child.result() for child in self.children]
+            if all(part is not None for part in parts):
                 found = [folder for part in parts if part is not None for folder in part]
                 self.found = tuple(sorted(found, key=lambda folder: folder.order))
             else:
                 self.found = scan_releases(self.releases_dir)
         return iter(self.found)
-
-    @staticmethod
-    def _received(pid: int, reading: int) -> list[_Folder] | None:
-        with os.fdopen(reading, "rb") as pipe:
-            data = pipe.read()
-        _, status = os.waitpid(pid, 0)
-        if status != 0:
-            return None
-        found: list[_Folder] = pickle.loads(data)
-        return found
-
-
-def _send_scan(releases_dir: Path, part: tuple[int, int], reading: int, writing: int) -> NoReturn:
-    """A child's work: scan its part, pickle it into the pipe, exit without any clean-up (the
-    parent's buffers and handlers are the parent's)."""
-    status = 1
-    try:
-        os.close(reading)
-        data = pickle.dumps(
-            _release_folders(releases_dir, signatures=True, part=part), pickle.HIGHEST_PROTOCOL
-        )
-        with os.fdopen(writing, "wb") as pipe:
-            pipe.write(data)
-        status = 0
-    finally:
-        os._exit(status)
 
 
 def _release_folders(
