@@ -484,6 +484,16 @@ def test_editing_a_feeds_catalog_changes_only_that_languages_feed_keys(
     assert len(changed) == 1 + 7 + 5  # the language feed, its topics and its offices
 
 
+def test_sitemap_escaping_writes_what_the_standard_library_writes() -> None:
+    from xml.sax import saxutils
+
+    from newsroom.render import sitemaps
+
+    for text in ["a&b<c>d", 'say "hi"', "it's", "both ' and \"", "tab\tnl\ncr\r", "/?a=1&b=2", "Énfasis"]:
+        assert sitemaps.escape(text) == saxutils.escape(text), text
+        assert sitemaps.quoteattr(text) == saxutils.quoteattr(text), text
+
+
 def test_sitemap_is_an_index_of_a_listings_part_and_a_part_per_year(sample_root: Path) -> None:
     files = sitemaps_at(sample_root)
     assert sitemap_parts(files) == ["sitemap-pages.xml", "sitemap-2024.xml"]

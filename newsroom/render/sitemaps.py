@@ -32,7 +32,6 @@ from datetime import datetime, timedelta
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import TypeVar
-from xml.sax.saxutils import escape, quoteattr
 
 from newsroom.config import Settings
 from newsroom.content.models import Release
@@ -241,6 +240,22 @@ def _make_url_blocks(base: str, page: Page) -> Iterator[str]:
     alternates += _alternate("x-default", base + page.default)
     for _, path in page.versions:
         yield f"<url><loc>{escape(base + path)}</loc>{lastmod}\n{alternates}</url>\n"
+
+
+def escape(text: str) -> str:
+    """XML character data, as xml.sax.saxutils.escape writes it (which imports urllib.request, 7 ms
+    of every build's start)."""
+    return text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+
+
+def quoteattr(text: str) -> str:
+    """An XML attribute value with its quotes, as xml.sax.saxutils.quoteattr writes it."""
+    text = escape(text).replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
+    if '"' not in text:
+        return f'"{text}"'
+    if "'" not in text:
+        return f"'{text}'"
+    return '"{}"'.format(text.replace('"', "&quot;"))
 
 
 def _alternate(hreflang: str, href: str) -> str:
