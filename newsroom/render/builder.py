@@ -336,14 +336,14 @@ def _patch_live(
     """Commit the rendered files in `incoming/` as a plan and carry it out (see the docstring)."""
     with _dropped_on_failure(incoming):
         manifest = _new_manifest(keys, rendered, previous)
-    report = _report(settings, len(keys), stale, previous, manifest)
     old = previous.files
     moves = sorted(
         (path for files in rendered.values() for path, sha in files.items() if old.get(path) != sha),
         key=lambda path: (path in old, path),
     )
     removals = sorted(path for path in old if path not in manifest.files)
-    report.changed = bool(moves or removals)
+    changed = bool(moves or removals)
+    report = BuildReport(stale, len(keys) - len(stale), len(moves), len(removals), changed, settings.site_dir)
     _write_manifest(incoming, manifest)
     plan = Plan(moves, removals)
     _commit(incoming, plan)
