@@ -259,6 +259,9 @@ def _split_rebuild(
         child = Forked(partial(_key_and_render, published, theirs, previous, output))
         units = collect_units(published, ours)
         stale = [unit for unit in units if previous.keys.get(unit.name) != unit.key]
+        # a few changed pages are rendered while the child finishes (no pool is started beside it)
+        few = len(stale) < POOL_THRESHOLD
+        rendered = _render_stale(stale, output, heavy_renderer) if few else {}
         keyed = child.result()
         if keyed is None or len(stale) + len(keyed.stale) > PATCH_UNITS:
             shutil.rmtree(incoming)
@@ -271,9 +274,9 @@ def _split_rebuild(
         if not stale and not keyed.stale and len(previous.keys) == len(keys):
             shutil.rmtree(incoming)
             return BuildReport([], len(keys), 0, 0, False, settings.site_dir)
-        if len(stale) >= POOL_THRESHOLD:
+        if not few:
             _warm_up(settings)
-        rendered = _render_stale(stale, output, heavy_renderer)
+            rendered = _render_stale(stale, output, heavy_renderer)
         rendered.update(keyed.rendered)
     names = [unit.name for unit in stale] + keyed.stale
     return _patch_live(settings, keys, names, rendered, incoming, live, previous)
