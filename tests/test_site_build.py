@@ -281,6 +281,29 @@ def test_two_units_writing_one_file_stop_the_build_and_keep_the_site(sample_root
     assert tree(sample_root / "site") == before
 
 
+# "{root}" stands for the newsroom's folder: an absolute path the test may write to, should the
+# check ever let one through
+@pytest.mark.parametrize(
+    "path", ["{root}/outside.html", "en/../../../outside.html", "", "en/releases/", "../x"]
+)
+def test_a_unit_writing_outside_the_site_stops_the_build_and_keeps_the_site(
+    sample_root: Path, path: str
+) -> None:
+    build(sample_root, SAMPLE_NOW)
+    before = tree(sample_root / "site")
+    settings = load_settings(sample_root, environ={})
+    path = path.format(root=sample_root)
+
+    def stray(published: Published) -> list[Unit]:
+        return [Unit("test:stray", "k", lambda: [Artifact(path, b"stray")])]
+
+    with pytest.raises(RenderError, match=re.escape(f"test:stray: artifact path {path!r} must be relative")):
+        build_site(settings, gate(load_newsroom(settings), SAMPLE_NOW), providers=[site_units, stray])
+
+    assert tree(sample_root / "site") == before
+    assert not (sample_root / "outside.html").exists()
+
+
 def test_an_invalid_release_stops_the_build_and_keeps_the_site(sample_root: Path) -> None:
     build(sample_root, SAMPLE_NOW)
     before = tree(sample_root / "site")
