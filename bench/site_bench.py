@@ -1,15 +1,17 @@
 """Site build benchmark: newsroom against Pelican and Hugo on the same generated corpus, in one run.
 
     python -m bench.site_bench            # 1,000 and 10,000 releases
-    python -m bench.site_bench --quick    # 200 releases, one run each: a smoke test
+    python -m bench.site_bench --quick    # 200 releases, one cold run each: a smoke test
 
 For each corpus size and each tool it measures a cold build (in a fresh copy of the inputs: no output,
 no caches; see fresh_copy), a rebuild with nothing changed, and a rebuild after one release changed
 (the newest published one: it sits on the most listing pages and feeds), each as a subprocess. Times
 are medians of --runs runs (default: 3 up to 1,000 releases, 1 above, where a Pelican build takes
-minutes). The cold builds go in rounds, every tool once a round, so the builds a ratio compares are
-seconds apart (see measure_size). Timed runs are not disturbed by memory sampling; peak memory comes
-from one more cold build that is sampled (and from every run's largest process).
+minutes; rebuilds at least 3). Every timed build starts after a sync, so none pays for writing out
+an earlier one's files. The cold builds go in rounds, every tool once a round, so the builds a
+ratio compares are seconds apart (see measure_size). Timed runs are not disturbed by memory
+sampling; peak memory comes from one more cold build that is sampled (and from every run's largest
+process).
 
 Pages are counted the same way for every tool: the .html files in its output tree, leaving out
 redirect pages (http-equiv="refresh" in the head: Hugo's page/1/ aliases, newsroom's SMS short links).
@@ -44,6 +46,9 @@ REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "bench" / "out"
 HEAD_BYTES = 2048  # where a redirect page says so (a long headline may push it past 1 KiB)
 GIB = 1024 * MIB
+# rebuilds are timed this many times at least, also where a cold build is timed once (above 1,000
+# releases): one rebuild is a single sample of a VM whose speed drifts by up to 2x over minutes
+REBUILD_RUNS = 3
 TOOLS = ("newsroom", "pelican", "hugo")
 SERVE_TIMEOUT = 600  # seconds for `newsroom serve` to make its first build and the changed ones
 # ext4 without a journal will not reuse an inode freed in the last 60 s (360 s while the inode
@@ -319,6 +324,9 @@ def measure_size(
 def _build(
     row: Row, copy: Tool, label: str, log: Path, say: Callable[[str], None], sample_memory: bool = False
 ) -> Measurement | None:
+    # what an earlier build wrote goes out first: the rebuilds follow a cold build of 34,000 files at
+    # 10,000 releases, whose writeback otherwise ran into the next timed build (no-change 0.7 -> 1.4 s)
+    os.sync()
     result = run_measured(copy.command, copy.tree, log, env=copy.env, sample_memory=sample_memory)
     say(
         f"  {copy.name} {label}: {result.seconds:.2f} s ({result.cpu_seconds:.2f} s CPU), "
@@ -335,7 +343,7 @@ def _measure_rebuilds(
 ) -> None:
     """After the cold builds: pages, peak memory, the no-change and one-change rebuilds (in the
     last cold build's tree), and for newsroom the one change inside `serve`."""
-    runs = row.runs
+    runs = max(row.runs, REBUILD_RUNS)
     row.pages = count_pages(tool.output)
     # memory in a cold build of its own: sampling a process tree slows it (see run_measured)
     memory = _build(row, fresh_copy(pristine, runs), "cold, memory sampled", log, say, sample_memory=True)
@@ -435,7 +443,7 @@ def _rate(value: float | None) -> str:
 
 def table(rows: list[Row]) -> str:
     lines = [
-        "| releases | tool | runs | pages | cold build s | cold CPU s | pages/s | files/s "
+        "| releases | tool | cold runs | pages | cold build s | cold CPU s | pages/s | files/s "
         "| no-change rebuild s | one-change rebuild s | one change in serve s | peak memory MiB |",
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
