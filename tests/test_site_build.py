@@ -284,7 +284,7 @@ def test_two_units_writing_one_file_stop_the_build_and_keep_the_site(sample_root
 # "{root}" stands for the newsroom's folder: an absolute path the test may write to, should the
 # check ever let one through
 @pytest.mark.parametrize(
-    "path", ["{root}/outside.html", "en/../../../outside.html", "", "en/releases/", "../x"]
+    "path", ["{root}/outside.html", "en/../../../outside.html", "", "en/releases/", "../x", ".", "en//x.html"]
 )
 def test_a_unit_writing_outside_the_site_stops_the_build_and_keeps_the_site(
     sample_root: Path, path: str

@@ -580,10 +580,13 @@ def _make_room(public: Path, path: str, *, replace: bool) -> str:
     return destination
 
 
+_BAD_PARTS = frozenset({"", ".", ".."})
+
+
 def _check_path(name: str, path: str) -> None:
-    # string tests, not PurePosixPath: a cold build checks 10,000s of paths, and parsing each was
-    # 2.5% of the workers' time
-    if not path or path.startswith("/") or path.endswith("/") or ".." in path.split("/"):
+    # a set test, not PurePosixPath: a cold build checks 10,000s of paths, and parsing each was 2.5%
+    # of the workers' time. An empty part is a leading, trailing or doubled "/" (or no path at all).
+    if _BAD_PARTS.intersection(path.split("/")):
         raise RenderError(f"{name}: artifact path {path!r} must be relative, inside the site, a file")
 
 
