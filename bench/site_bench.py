@@ -222,8 +222,7 @@ def fresh_copy(tool: Tool, run: int) -> Tool:
             shutil.copytree(source, tree / name)
         else:
             shutil.copy2(source, tree / name)
-    os.sync()  # the copy's writes go out before the clock starts
-    old = str(tool.tree)
+    old = str(tool.tree)  # the copy's writes go out before the clock starts: see _build
     return replace(
         tool,
         tree=tree,
@@ -324,8 +323,9 @@ def measure_size(
 def _build(
     row: Row, copy: Tool, label: str, log: Path, say: Callable[[str], None], sample_memory: bool = False
 ) -> Measurement | None:
-    # what an earlier build wrote goes out first: the rebuilds follow a cold build of 34,000 files at
-    # 10,000 releases, whose writeback otherwise ran into the next timed build (no-change 0.7 -> 1.4 s)
+    # what was written before (a fresh copy's inputs, an earlier build's files) goes out first: the
+    # rebuilds follow a cold build of 34,000 files at 10,000 releases, whose writeback otherwise ran
+    # into the next timed build (a no-change rebuild right after one: 1.22 s, after a sync 1.04 s)
     os.sync()
     result = run_measured(copy.command, copy.tree, log, env=copy.env, sample_memory=sample_memory)
     say(
