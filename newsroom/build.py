@@ -14,7 +14,7 @@ from datetime import datetime
 from functools import partial
 
 from newsroom.config import Settings
-from newsroom.content.loader import ReleaseScan, load_newsroom
+from newsroom.content.loader import Meanwhile, ReleaseScan, load_newsroom
 from newsroom.content.models import Newsroom
 from newsroom.diagnostics import Diagnostic, errors, promote_warnings
 from newsroom.errors import ContentError
@@ -41,10 +41,10 @@ def _site(run: Run) -> str:
     return build_site(run.settings, run.published).summary()
 
 
-def _prepare_site(settings: Settings) -> None:
+def _prepare_site(settings: Settings, cold: bool) -> None:
     from newsroom.render.builder import prepare_renderers
 
-    prepare_renderers(settings)
+    prepare_renderers(settings, cold)
 
 
 def _notify(run: Run) -> str:
@@ -70,7 +70,7 @@ def check(
     *,
     strict: bool = False,
     scan: ReleaseScan | None = None,
-    meanwhile: Callable[[], object] | None = None,
+    meanwhile: Meanwhile | None = None,
 ) -> tuple[Newsroom, list[Diagnostic]]:
     """Load and validate everything; with strict, warnings count as errors. `meanwhile`: see
     load_newsroom."""
@@ -86,7 +86,7 @@ def valid_newsroom(
     strict: bool = False,
     refusal: str = "nothing was published",
     scan: ReleaseScan | None = None,
-    meanwhile: Callable[[], object] | None = None,
+    meanwhile: Meanwhile | None = None,
 ) -> Newsroom:
     """The loaded newsroom, or a ContentError listing every error (and what was therefore not done)."""
     newsroom, diagnostics = check(settings, strict=strict, scan=scan, meanwhile=meanwhile)

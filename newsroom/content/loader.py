@@ -34,7 +34,15 @@ from newsroom.content.memo import (
     shard_bytes,
     shard_of,
 )
-from newsroom.content.models import Newsroom, OriginalMeta, Release, Translation, TranslationMeta
+from newsroom.content.models import (
+    Newsroom,
+    OriginalMeta,
+    Release,
+    Translation,
+    TranslationMeta,
+    accept_contacts,
+    fingerprint_of,
+)
 from newsroom.content.times import TIME_HINT
 from newsroom.diagnostics import Diagnostic, Severity, relative
 from newsroom.forked import Forked
@@ -42,6 +50,7 @@ from newsroom.forked import Forked
 FOLDER_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-([a-z0-9][a-z0-9-]*)$")
 FORMAT_DOC = "see docs/release-format.md"
 M = TypeVar("M", bound=BaseModel)
+Meanwhile = Callable[[bool], object]  # see load_newsroom
 
 
 def revision_of(data: bytes) -> str:
@@ -68,19 +77,22 @@ def load_newsroom(
     *,
     cache: Path | None = None,
     scan: Iterable[_Folder] | None = None,
-    meanwhile: Callable[[], object] | None = None,
+    meanwhile: Meanwhile | None = None,
 ) -> Newsroom:
     """Every release under releases/, validated; releases with errors are left out and reported.
 
     With `cache` (a file under var/), folders unchanged since the last load are not read again.
     `scan` is what `scan_releases` just found (`serve` polls with it), to save looking again.
-    `meanwhile` is called while reader processes parse (a cold load), when this process would
-    only wait: a build warms its renderers there.
+    `meanwhile(cold)` is called where this process would only wait: with cold=False while forked
+    children scan the folders (a rebuild), with cold=True while reader processes parse them (a cold
+    load). A build prepares its renderers there.
     """
     report = _Report(settings.root)
     if scan is None and cache is not None and cache.with_suffix(".d").is_dir():
         scan = _BackgroundScan(settings.releases_dir)  # looks at every file while the cache is read
     memo = open_memo(cache, settings) if cache else None
+    if isinstance(scan, _BackgroundScan) and meanwhile is not None:
+        meanwhile(False)
     folders = (
         list(scan)
         if scan is not None
@@ -96,7 +108,7 @@ def _load_releases(
     settings: Settings,
     memo: FolderMemo | None,
     report: _Report,
-    meanwhile: Callable[[], object] | None,
+    meanwhile: Meanwhile | None,
 ) -> list[Release]:
     loaded: dict[str, Loaded] = {}
     unread: list[_Folder] = []
@@ -106,6 +118,8 @@ def _load_releases(
             unread.append(folder)
         else:
             loaded[folder.path] = hit[1], hit[2]
+    if unread and len(unread) < PARALLEL_FROM:  # a few changed folders: see accept_contacts
+        accept_contacts(release for release, _ in loaded.values() if release is not None)
     loaded.update(_read_folders(unread, settings, memo, meanwhile))
     releases: list[Release] = []
     for folder in folders:
@@ -141,7 +155,7 @@ def _read_folders(
     folders: list[_Folder],
     settings: Settings,
     memo: FolderMemo | None,
-    meanwhile: Callable[[], object] | None,
+    meanwhile: Meanwhile | None,
 ) -> dict[str, Loaded]:
     """Each folder read and checked (and put in the cache): in forked processes when there are many."""
     workers = min(os.cpu_count() or 1, 8)
@@ -164,7 +178,7 @@ def _read_folders(
             tasks = [index for index in range(SHARDS) if groups[index]]
             results = pool.map(_read_group, tasks)
             if meanwhile is not None:
-                meanwhile()
+                meanwhile(True)
             for index, (data, written) in zip(tasks, results, strict=True):
                 entries = read_shard(data)
                 if memo is not None:
@@ -193,8 +207,6 @@ def _read_folder(folder: _Folder, settings: Settings) -> Loaded:
     report = _Report(settings.root)
     path = Path(folder.path)
     release = _load_folder(path, [path / name for name in folder.files], settings, report)
-    if release is not None:
-        editorial_warnings(release, settings, report)
     return release, report.items
 
 
@@ -286,6 +298,7 @@ def _is_file(entry: os.DirEntry[str]) -> bool:
 
 
 def _load_folder(folder: Path, files: list[Path], settings: Settings, report: _Report) -> Release | None:
+    """The folder's release (None if broken), with editorial warnings for what it holds."""
     match = FOLDER_NAME.match(folder.name)
     if match is None:
         report.error(
@@ -337,19 +350,23 @@ def _load_folder(folder: Path, files: list[Path], settings: Settings, report: _R
     if meta is None or any(d.severity is Severity.ERROR for d in report.items[problems_before:]):
         return None
     kept = {lang: t for lang, t in loaded.items() if t is not None}
-    return Release(
+    revision = revision_of(data)
+    release = Release(
         slug=meta.slug or match.group(4),
         folder=folder,
         language=original_path.stem,
         meta=meta,
         body=doc.body,
-        revision=revision_of(data),
+        revision=revision,
         path=original_path,
         translations=kept,
-        lines=doc.lines,
         body_line=doc.body_line,
         body_images=any("![" in body for body in (doc.body, *(t.body for t in kept.values()))),
+        fingerprint=fingerprint_of(revision, kept),
     )
+    lines = {path: parsed.lines for path, (_, parsed) in documents.items()}
+    editorial_warnings(release, lines, settings, report)
+    return release
 
 
 def _read_document(path: Path, report: _Report) -> tuple[bytes, Document] | None:
@@ -367,7 +384,7 @@ def _load_translation(path: Path, data: bytes, doc: Document, report: _Report) -
         return None
     _check_body(doc, path, report)
     digest = hashlib.sha256(data).hexdigest()[:24]
-    return Translation(path.stem, meta, doc.body, path, doc.lines, doc.body_line, digest)
+    return Translation(path.stem, meta, doc.body, path, doc.body_line, digest)
 
 
 def _validate(model: type[M], doc: Document, path: Path, report: _Report) -> M | None:

@@ -29,6 +29,7 @@ from newsroom.diagnostics import Diagnostic
 Signature = tuple[tuple[str, int, int], ...]
 Entry = tuple[Signature, Release | None, list[Diagnostic]]
 CODE_DIR = Path(__file__).resolve().parent
+KEYS_CODE = CODE_DIR.parent / "keys.py"
 SHARDS = 64  # 10,000 releases make ~80 MB of cache: ~1.2 MB rewritten per edited release
 PATH_TYPE = type(Path())
 # From this many cached folders on, what was unpickled is frozen (gc.freeze): else the collector, once
@@ -71,8 +72,9 @@ def listing_signature(folder: str, entries: list[os.DirEntry[str]]) -> Signature
 
 
 def _generation(settings: Settings) -> str:
-    """What every cached entry depends on besides its own files: settings and the loader's code."""
-    code = sorted((p.name, p.stat().st_mtime_ns) for p in CODE_DIR.glob("*.py"))
+    """What every cached entry depends on besides its own files: settings and the loader's code
+    (with the hash that makes a release's fingerprint)."""
+    code = sorted((p.name, p.stat().st_mtime_ns) for p in (*CODE_DIR.glob("*.py"), KEYS_CODE))
     return hashlib.sha256(repr((settings.file.model_dump_json(), code)).encode()).hexdigest()
 
 

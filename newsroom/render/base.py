@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
-from functools import cache
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
+
+from newsroom.content.models import content_code
+from newsroom.keys import fast_key
 
 if TYPE_CHECKING:
     from newsroom.content.models import Release
@@ -60,70 +62,43 @@ def _feed(hasher: Any, value: object) -> None:
         _feed(hasher, repr(value))
 
 
-def fast_key(*parts: str) -> str:
-    """`digest` for flat strings: one join and one hash (unit keys are computed for every page of
-    every build, so they must cost microseconds). Parts must not contain the unit separator."""
-    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:24]
-
-
-class _Prints(NamedTuple):
+class _Remembered(NamedTuple):
     release: Release  # held, so that its id cannot be reused while it is cached
-    whole: str  # the fingerprint of the release
-    texts: dict[str, str]  # language -> the fingerprint of its translation
-    names_files: bool  # it shows files from its folder (images, attachments)
-    remembered: dict[str, Any]  # see `remember`
+    values: dict[str, Any]  # see `remember`
 
 
-_FINGERPRINTS: dict[int, _Prints] = {}  # id(release) -> what is known of it
-_FINGERPRINTS_MAX = 200_000  # a long-lived `serve` reloads releases; start over rather than grow
+_REMEMBERED: dict[int, _Remembered] = {}  # id(release) -> what was remembered of it
+_REMEMBERED_MAX = 200_000  # a long-lived `serve` reloads releases; start over rather than grow
 
 
 def release_fingerprint(release: Release) -> str:
     """Everything a release's outputs read: the original file (its revision holds status and all
-    metadata) and each translation's text. Computed once per loaded release: the site, feed, PDF and
-    SMS units of one build all ask for it."""
-    return _fingerprints(release).whole
+    metadata), each translation's file and the loader's code. The loader works it out once per
+    folder, and the release cache keeps it: a rebuild asks for all 10,000 of them, in two processes."""
+    return release.fingerprint
 
 
 def names_files(release: Release) -> bool:
     """Whether the release shows files from its folder: images or attachments in its front matter,
     or images in a body (most releases have none, and their units need not look at the disk)."""
-    return _fingerprints(release).names_files
+    return bool(release.meta.images or release.meta.attachments) or release.body_images
 
 
 def text_fingerprint(release: Release, language: str) -> str:
     """What the release's text in `language` is made of: the original file and, if there is one,
     that language's translation (for outputs in one language, like a PDF)."""
-    texts = _fingerprints(release).texts
-    return fast_key(_loader_code(), release.revision, texts.get(language, ""))
+    translation = release.translations.get(language)
+    return fast_key(content_code(), release.revision, translation.digest if translation else "")
 
 
 def remember(release: Release, key: str, compute: Callable[[], T]) -> T:
     """`compute()`, once per loaded release and `key`. A long-lived `serve` loads a changed folder
     into a new Release (and keeps the others), so what is remembered of the others stays right."""
-    remembered = _fingerprints(release).remembered
-    if key not in remembered:
-        remembered[key] = compute()
-    return cast(T, remembered[key])
-
-
-@cache
-def _loader_code() -> str:
-    """The content package's code: a release is what the loader makes of its files."""
-    from newsroom.content.memo import CODE_DIR  # the folder the release cache's generation reads
-
-    return digest(*(path.read_bytes() for path in sorted(CODE_DIR.glob("*.py"))))
-
-
-def _fingerprints(release: Release) -> _Prints:
-    hit = _FINGERPRINTS.get(id(release))
-    if hit is not None and hit[0] is release:
-        return hit
-    if len(_FINGERPRINTS) >= _FINGERPRINTS_MAX:
-        _FINGERPRINTS.clear()
-    # the files' bytes are all a release is made of (the loader hashed them); the loader's code says how
-    texts = {language: translation.digest for language, translation in sorted(release.translations.items())}
-    shows = bool(release.meta.images or release.meta.attachments) or release.body_images
-    entry = _Prints(release, fast_key(_loader_code(), release.revision, *texts.values()), texts, shows, {})
-    _FINGERPRINTS[id(release)] = entry
-    return entry
+    hit = _REMEMBERED.get(id(release))
+    if hit is None or hit.release is not release:
+        if len(_REMEMBERED) >= _REMEMBERED_MAX:
+            _REMEMBERED.clear()
+        hit = _REMEMBERED[id(release)] = _Remembered(release, {})
+    if key not in hit.values:
+        hit.values[key] = compute()
+    return cast(T, hit.values[key])

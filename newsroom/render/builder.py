@@ -416,13 +416,14 @@ def _read_plan(incoming: Path) -> Plan | None:
     return None
 
 
-def prepare_renderers(settings: Settings, *, pdfs: bool = True) -> None:
-    """Import the renderers and warm them up (see _warm_up): what a cold build does first, done
-    while the releases are still being read (load_newsroom's `meanwhile`). A failure here (a broken
+def prepare_renderers(settings: Settings, cold: bool, *, pdfs: bool = True) -> None:
+    """Import the renderers and, for a cold build, warm them up (see _warm_up): done while the
+    releases are still being scanned or read (load_newsroom's `meanwhile`). A failure here (a broken
     template, say) is left to the build, which meets it again and reports it after the releases'."""
     with contextlib.suppress(Exception):
         unit_providers(pdfs=pdfs)
-        _warm_up(settings)
+        if cold:
+            _warm_up(settings)
 
 
 def _warm_up(settings: Settings) -> None:

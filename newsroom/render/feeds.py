@@ -46,8 +46,9 @@ from lxml import etree  # type: ignore[import-untyped]  # feedgen's XML library
 from newsroom.config import Settings
 from newsroom.content.models import Attachment, Contact, Localized, Release
 from newsroom.gate import Published
+from newsroom.keys import fast_key
 from newsroom.render import urls
-from newsroom.render.base import Artifact, Unit, digest, fast_key, text_fingerprint
+from newsroom.render.base import Artifact, Unit, digest, text_fingerprint
 from newsroom.render.i18n import LOCALE_DIR, babel_locale, long_date, translations
 from newsroom.render.markdown import render_markdown
 

@@ -26,8 +26,9 @@ from newsroom.config import Settings
 from newsroom.content.models import Contact, Correction, Event, Image, Newsroom, Release
 from newsroom.errors import RenderError
 from newsroom.gate import Published, State, state_at
+from newsroom.keys import fast_key
 from newsroom.render import urls
-from newsroom.render.base import Artifact, Unit, digest, fast_key, names_files, text_fingerprint
+from newsroom.render.base import Artifact, Unit, digest, names_files, text_fingerprint
 from newsroom.render.i18n import LOCALE_DIR
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "pdf"

@@ -18,13 +18,13 @@ from pathlib import Path
 from newsroom.config import CONFIG_NAME, Settings
 from newsroom.content.models import Release
 from newsroom.gate import Published
+from newsroom.keys import fast_key
 from newsroom.render import site_pages as pages
 from newsroom.render import site_release
 from newsroom.render.base import (
     Artifact,
     Unit,
     digest,
-    fast_key,
     names_files,
     release_fingerprint,
     remember,

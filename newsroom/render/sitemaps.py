@@ -36,8 +36,9 @@ from typing import TypeVar
 from newsroom.config import Settings
 from newsroom.content.models import Release
 from newsroom.gate import Published
+from newsroom.keys import fast_key
 from newsroom.render import urls
-from newsroom.render.base import Artifact, Unit, digest, fast_key, release_fingerprint
+from newsroom.render.base import Artifact, Unit, digest, release_fingerprint
 
 SITEMAP = "/sitemap.xml"
 ROBOTS = "/robots.txt"

@@ -33,8 +33,9 @@ from newsroom.content.segments import SegmentCount, count_segments, is_gsm7
 from newsroom.content.sms import SHORT_CODE_LENGTH, assemble, clean_text
 from newsroom.errors import RenderError
 from newsroom.gate import Published
+from newsroom.keys import fast_key
 from newsroom.render import urls
-from newsroom.render.base import Artifact, Unit, fast_key, release_fingerprint, remember
+from newsroom.render.base import Artifact, Unit, release_fingerprint, remember
 from newsroom.render.i18n import catalog_fingerprint, text_direction, translations
 
 # Bump when the redirect page's markup changes, so incremental builds re-render it.
