@@ -28,7 +28,6 @@ import pickle
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 from itertools import islice
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -229,7 +228,7 @@ def render_scope(
     keys = [fast_key(cache.prefix, scope.language, key) for key in entry_keys]
     known = cache.read(scope)
     entries = [
-        known.get(key) or _entry_xml(settings, _feed_item(release, scope.language, pdf_sizes))
+        known.get(key) or _made(key, settings, release, scope.language, pdf_sizes)
         for key, release in zip(keys, releases, strict=True)
     ]
     fresh = dict(zip(keys, entries, strict=True))
@@ -388,7 +387,23 @@ class EntryXml(NamedTuple):
     rss: bytes  # the <item> element, indented as a child of <channel>
 
 
-@lru_cache(maxsize=4096)  # a release shows in several feeds of one language: its language, topics, office
+_MADE: dict[str, EntryXml] = {}  # entry key (see render_scope) -> the entry, as made in this process
+_MADE_MAX = 4_096  # a build makes up to 3,900 (78 feeds of 50); `serve` starts over rather than grow
+
+
+def _made(
+    key: str, settings: Settings, release: Release, language: str, pdf_sizes: Mapping[str, int] | None
+) -> EntryXml:
+    """The entry, serialized once per process: a release is in its language's feed, its topics'
+    and its office's, and so the key (worked out anyway) spares making its FeedItem again."""
+    entry = _MADE.get(key)
+    if entry is None:
+        if len(_MADE) >= _MADE_MAX:
+            _MADE.clear()
+        entry = _MADE[key] = _entry_xml(settings, _feed_item(release, language, pdf_sizes))
+    return entry
+
+
 def _entry_xml(settings: Settings, item: FeedItem) -> EntryXml:
     """One entry as feedgen serializes it inside a pretty-printed feed (in any feed that lists it)."""
     entry = FeedEntry()
