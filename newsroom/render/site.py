@@ -53,10 +53,11 @@ def site_units(published: Published) -> list[Unit]:
         Unit("site:landing", site.chrome, pages.render_landing, (site,)),
         Unit("site:404", site.chrome, pages.render_not_found, (site,)),
     ]
+    public, withdrawn = f"site:{site.chrome}", f"site-withdrawn:{site.chrome}"
     for release in published.releases:
-        units += remember(release, f"site:{site.chrome}", partial(_release_units, site, release))
+        units += remember(release, public, partial(_release_units, site, release))
     for release in published.withdrawn:
-        units += remember(release, f"site-withdrawn:{site.chrome}", partial(_withdrawn_units, site, release))
+        units += remember(release, withdrawn, partial(_withdrawn_units, site, release))
     listings = _listings(published.releases, settings)
     shown_prints = {
         name: fast_key(*(prints[r.slug] for r in shown)) for name, (_, shown, _) in listings.items()

@@ -24,7 +24,7 @@ import unicodedata
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -37,7 +37,7 @@ from newsroom.gate import Published
 from newsroom.keys import fast_key
 from newsroom.render import urls
 from newsroom.render.base import Artifact, Unit, release_fingerprint
-from newsroom.render.i18n import catalog_fingerprint, text_direction, translations
+from newsroom.render.i18n import catalog_fingerprint, translations
 
 # Bump when the redirect page's markup changes, so incremental builds re-render it.
 REDIRECT_PAGE_VERSION = 5
@@ -200,9 +200,7 @@ def sms_redirect_units(published: Published) -> Iterator[Unit]:
     release (and keeping 10,000 more entries in the build's manifest) was a tenth of a rebuild."""
     settings = published.settings
     releases = (*published.releases, *published.withdrawn)
-    _check_codes_once(
-        frozenset((release.slug, language) for release in releases for language in release.languages)
-    )
+    check_unique_codes((release.slug, language) for release in releases for language in release.languages)
     shared = fast_key(
         "sms-redirect", str(REDIRECT_PAGE_VERSION), catalog_fingerprint("sms"), settings.site.base_url,
         *settings.language_codes,
@@ -229,21 +227,14 @@ def redirect_unit(slug: str) -> str:
     return f"sms-redirect:{redirect_bucket(slug):02x}"
 
 
-@lru_cache(maxsize=1)  # a failed check raises, so only a clash-free set is remembered
-def _check_codes_once(pairs: frozenset[tuple[str, str]]) -> None:
-    """check_unique_codes over the (slug, language) pairs that have a page, skipped when they are
-    those of the last check (a `serve` rebuild after an edit)."""
-    check_unique_codes(pairs)
-
-
 def check_unique_codes(pairs: Iterable[tuple[str, str]]) -> None:
     """RenderError when two (slug, language) pairs share a short code (40 bits: rare, but then two
-    alerts would link to one page)."""
-    unique = set(pairs)
-    if len({_code_bytes(slug, language) for slug, language in unique}) == len(unique):
+    alerts would link to one page). The pairs must be distinct (slugs are unique)."""
+    pairs = list(pairs)
+    if len({_code_bytes(slug, language) for slug, language in pairs}) == len(pairs):
         return  # no clash: the usual case, checked without sorting or naming anything
     seen: dict[bytes, tuple[str, str]] = {}
-    for slug, language in sorted(unique):  # sorted: the same clash is named every time
+    for slug, language in sorted(pairs):  # sorted: the same clash is named every time
         other = seen.setdefault(_code_bytes(slug, language), (slug, language))
         if other != (slug, language):
             raise RenderError(
@@ -261,7 +252,8 @@ def _redirect_page(release: Release, language: str, settings: Settings) -> Redir
     link_text = translations(language, "sms").gettext("Continue to the news release")
     target = urls.absolute(settings, urls.release_page(language, release.slug))
     _, title, _ = release.headline(language)
-    return short_code(release.slug, language), language, text_direction(language), title, link_text, target
+    direction = settings.language(language).dir
+    return short_code(release.slug, language), language, direction, title, link_text, target
 
 
 def render_redirects(releases: tuple[Release, ...], settings: Settings) -> list[Artifact]:
