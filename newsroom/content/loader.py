@@ -119,7 +119,7 @@ def _load_releases(
         else:
             loaded[folder.path] = hit[1], hit[2]
     if unread and len(unread) < PARALLEL_FROM:  # a few changed folders: see accept_contacts
-        accept_contacts(release for release, _ in loaded.values() if release is not None)
+        accept_contacts([release for release, _ in loaded.values() if release is not None])
     loaded.update(_read_folders(unread, settings, memo, meanwhile))
     releases: list[Release] = []
     for folder in folders:

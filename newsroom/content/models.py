@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,21 +57,34 @@ class Contact(Strict):
 # email_validator and phonenumbers are imported when a file is checked, not when a rebuild starts;
 # and a rebuild that reads a few changed files does not check again the contacts that releases from
 # the release cache already have (see accept_contacts): importing the two took 60 ms of 0.9 s.
-_ACCEPTED_EMAILS: set[str] = set()
-_ACCEPTED_PHONES: set[str] = set()
+_ACCEPTED: dict[str, set[str]] = {"email": set(), "phone": set()}
+_UNSEEN: Iterator[Release] = iter(())  # releases whose contacts are valid, not yet looked at
 
 
-def accept_contacts(releases: Iterable[Release]) -> None:
-    """Take the contacts of releases that this code loaded (they passed these checks) as valid."""
-    for release in releases:
+def accept_contacts(releases: list[Release]) -> None:
+    """Take the contacts of these releases (loaded by this code: they passed these checks) as valid.
+    They are looked through only as far as a value being checked needs, newest first: the contacts
+    of an edited release are most often those of the latest ones (all 10,000 took 25 ms)."""
+    global _UNSEEN
+    _UNSEEN = reversed(releases)
+
+
+def _accepted(kind: str, value: str) -> bool:
+    known = _ACCEPTED[kind]
+    if value in known:
+        return True
+    for release in _UNSEEN:
         for contact in release.meta.contacts:
-            _ACCEPTED_EMAILS.add(contact.email)
-            _ACCEPTED_PHONES.add(contact.phone)
+            _ACCEPTED["email"].add(contact.email)
+            _ACCEPTED["phone"].add(contact.phone)
+        if value in known:
+            return True
+    return False
 
 
 @functools.lru_cache(maxsize=4096)
 def _email_problem(value: str) -> str | None:
-    if value in _ACCEPTED_EMAILS:
+    if _accepted("email", value):
         return None
     from email_validator import EmailNotValidError, validate_email
 
@@ -84,7 +97,7 @@ def _email_problem(value: str) -> str | None:
 
 @functools.lru_cache(maxsize=4096)
 def _phone_problem(value: str) -> str | None:
-    if value in _ACCEPTED_PHONES:
+    if _accepted("phone", value):
         return None
     import phonenumbers
 
