@@ -25,10 +25,10 @@ class Artifact(NamedTuple):
 
 
 class Unit(NamedTuple):
-    """A tuple, not a frozen dataclass: a build makes one per page (27,000 at 10,000 releases),
-    and a frozen dataclass's __init__ sets each field through object.__setattr__ (3x slower)."""
+    """A tuple, not a frozen dataclass: a build makes 10,000s (10,200 at 10,000 releases), and a
+    frozen dataclass's __init__ sets each field through object.__setattr__ (3x slower)."""
 
-    name: str  # stable and unique, e.g. "page:ru:new-york-experience"
+    name: str  # stable and unique, e.g. "site:release:new-york-experience"
     key: str  # hash of all inputs; same key => same artifacts
     render: Callable[..., list[Artifact]]
     args: tuple[Any, ...] = ()

@@ -73,8 +73,9 @@ PATCH_UNITS = 1_000
 # costs more than it saves: a one-release change renders about 30 units in-process.
 POOL_THRESHOLD = 100
 # Workers grow as they render (caches, copied pages, a fragmented heap): fresh ones after this many
-# units keep a 10,000-release cold build under 1 GiB (they start warm: see _warm_up).
-POOL_BATCH = 10_000
+# units (a release's pages are one unit) keep a 10,000-release cold build well under 1 GiB (they
+# start warm: see _warm_up): 4,000 units a batch peaked at 650 MiB, 10,000 at 800 MiB.
+POOL_BATCH = 4_000
 
 HeavyRenderer = Callable[[Sequence[Unit]], dict[str, list[Artifact]]]  # unit name -> its artifacts
 
