@@ -202,9 +202,14 @@ class Translation:
     language: str
     meta: TranslationMeta
     body: str
-    path: Path
+    folder: Path  # the release's folder; the file is <language>.md in it
     body_line: int = 1
     digest: str = ""  # a hash of the file's bytes: all the text is made of (see render.base)
+
+    @property
+    def path(self) -> Path:
+        # worked out, not kept: 16,000 fewer paths to unpickle from the release cache at 10,000
+        return self.folder / f"{self.language}.md"
 
     @property
     def revision(self) -> str:
@@ -250,7 +255,6 @@ class Release:
     meta: OriginalMeta
     body: str
     revision: str
-    path: Path
     translations: dict[str, Translation] = field(default_factory=dict)
     body_line: int = 1
     body_images: bool = False  # a body (the original's or a translation's) has Markdown images
@@ -262,6 +266,11 @@ class Release:
             return _missing_body(
                 self, name, lambda data: hashlib.sha256(data).hexdigest()[:12] == self.revision
             )
+
+    @property
+    def path(self) -> Path:
+        """The original's file: <language>.md in the folder (worked out, like a translation's)."""
+        return self.folder / f"{self.language}.md"
 
     def source(self, language: str) -> Release | Translation:
         """The file holding `language`'s text (for diagnostics)."""

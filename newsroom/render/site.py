@@ -47,7 +47,6 @@ class SiteInputs:
 def site_units(published: Published) -> list[Unit]:
     settings = published.settings
     site = SiteInputs(settings, chrome_fingerprint(settings))
-    prints = {r.slug: release_fingerprint(r) for r in (*published.releases, *published.withdrawn)}
     units = [
         Unit("site:static", site.chrome, pages.render_static, (site,)),
         Unit("site:landing", site.chrome, pages.render_landing, (site,)),
@@ -60,7 +59,8 @@ def site_units(published: Published) -> list[Unit]:
         units += remember(release, withdrawn, partial(_withdrawn_units, site, release))
     listings = _listings(published.releases, settings)
     shown_prints = {
-        name: fast_key(*(prints[r.slug] for r in shown)) for name, (_, shown, _) in listings.items()
+        name: fast_key(*[shown_release.fingerprint for shown_release in shown])
+        for name, (_, shown, _) in listings.items()
     }
     for language in settings.language_codes:
         for name, (render, shown, extra) in listings.items():
