@@ -74,7 +74,7 @@ def _release_units(site: SiteInputs, release: Release) -> list[Unit]:
     fingerprint = release_fingerprint(release)
     name = f"site:release:{release.slug}"
     key = fast_key(site.chrome, name, fingerprint)
-    units = [Unit(name, key, render_release_pages, (site, release), group=release.slug)]
+    units = [Unit(name, key, render_pages, (site_release.render_release, site, release), group=release.slug)]
     media = _media_key(release, fingerprint)
     if media:
         name = f"site:media:{release.slug}"
@@ -85,26 +85,17 @@ def _release_units(site: SiteInputs, release: Release) -> list[Unit]:
 def _withdrawn_units(site: SiteInputs, release: Release) -> list[Unit]:
     name = f"site:withdrawn:{release.slug}"
     key = fast_key(site.chrome, name, release_fingerprint(release))
-    return [Unit(name, key, render_withdrawn_pages, (site, release), group=release.slug)]
+    return [Unit(name, key, render_pages, (site_release.render_withdrawn, site, release), group=release.slug)]
 
 
 # One unit for a release's pages in all its languages: its fingerprint covers every translation, so
 # any change to it re-renders them all anyway, and one unit per page was 7,000 more units (keys,
 # manifest entries) to work out at every rebuild of 10,000 releases.
-def render_release_pages(site: SiteInputs, release: Release) -> list[Artifact]:
-    return [
-        page
-        for language in release.languages
-        for page in site_release.render_release(site, release, language)
-    ]
-
-
-def render_withdrawn_pages(site: SiteInputs, release: Release) -> list[Artifact]:
-    return [
-        page
-        for language in release.languages
-        for page in site_release.render_withdrawn(site, release, language)
-    ]
+def render_pages(
+    render: Callable[[SiteInputs, Release, str], list[Artifact]], site: SiteInputs, release: Release
+) -> list[Artifact]:
+    """`render` (a release page or its withdrawal notice) in every language the release is in."""
+    return [page for language in release.languages for page in render(site, release, language)]
 
 
 Listing = tuple[Callable[..., list[Artifact]], tuple[Release, ...], tuple[object, ...]]
