@@ -22,11 +22,11 @@ class State(StrEnum):
 
 def state_at(release: Release, now: datetime) -> State:
     """What a release is at `now`. A withdrawn release that never went public stays invisible."""
-    if release.meta.status == "draft":
+    if release.status == "draft":
         return State.DRAFT
     if release.release_time > now:
         return State.SCHEDULED
-    if release.meta.status == "withdrawn":
+    if release.status == "withdrawn":
         return State.WITHDRAWN
     return State.PUBLIC
 

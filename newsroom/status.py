@@ -29,8 +29,8 @@ def status_rows(newsroom: Newsroom, now: datetime) -> list[StatusRow]:
     return [
         StatusRow(
             slug=release.slug,
-            kind=release.meta.kind,
-            office=release.meta.office,
+            kind=release.kind,
+            office=release.office,
             state=state_at(release, now).value,
             release_time=release.release_time.astimezone(zone).isoformat(),
             languages=release.languages,

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from collections import defaultdict
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -133,6 +134,39 @@ def test_the_cache_leaves_bodies_out_and_reads_them_again_from_their_files(setti
     assert cached.body == parsed.body and words in cached.body
     assert cached.translations["ru"].body == parsed.translations["ru"].body
     assert cached == parsed
+
+
+def test_the_cache_restores_front_matter_only_when_it_is_asked_for(settings: Settings) -> None:
+    parsed = load_newsroom(settings).by_slug("new-york-experience")
+    cached = _from_disk(settings, "new-york-experience")
+
+    assert "meta" not in vars(cached) and "meta" not in vars(cached.translations["ru"])
+    shown = (cached.status, cached.kind, cached.office, cached.topics, cached.release_time, cached.languages)
+    assert shown == (
+        parsed.meta.status, parsed.meta.kind, parsed.meta.office, tuple(parsed.meta.topics),
+        parsed.meta.release, parsed.languages,
+    )  # fmt: skip
+    assert "meta" not in vars(cached)  # what every release is keyed and listed by needs none of it
+    assert cached.translations["ru"].meta == parsed.translations["ru"].meta
+    assert cached.meta == parsed.meta and cached == parsed
+
+
+def test_keying_every_output_restores_no_front_matter(settings: Settings) -> None:
+    """A rebuild keys every page, feed, sitemap and short link of every release, and renders a few:
+    keying must not restore what the cache keeps packed (it was most of a rebuild's load)."""
+    from newsroom.gate import gate
+    from newsroom.render.builder import collect_units, unit_providers
+
+    memo._LAST = None  # from disk, as a new process would
+    newsroom = _cached(settings)
+    years_later = datetime(2031, 1, 1, tzinfo=UTC)  # the news sitemap's last two days are empty
+    units = collect_units(gate(newsroom, years_later), unit_providers(pdfs=False))
+
+    assert len(units) > 50
+    restored = [release for release in newsroom.releases if "meta" in vars(release)]
+    # only to find the files a release shows (its images and attachments are stat()ed for its key)
+    assert restored
+    assert not [release for release in restored if not release.names_files]
 
 
 def test_a_body_whose_file_changed_since_it_was_loaded_is_refused(settings: Settings) -> None:

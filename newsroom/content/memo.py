@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from newsroom.config import Settings
-from newsroom.content.models import Release, Translation
+from newsroom.content.models import PACKED_META, Release, Translation, packed_meta
 from newsroom.diagnostics import Diagnostic
 
 Signature = tuple[tuple[str, int, int], ...]
@@ -226,7 +226,10 @@ def _child(parent: Path, name: str) -> Path:
 
 class _Pickler(pickle.Pickler):
     """Pickles a Path as (its parent, its name), each parent once per shard; without `bodies`,
-    releases and translations without their Markdown bodies.
+    releases and translations without their Markdown bodies, and with their front matter pickled on
+    its own, restored when asked for (models._missing_meta): a rebuild keys every release by the
+    fields Release copies out of it, and renders a few (at 10,000 releases, the cache loaded in
+    0.11 s instead of 0.3 s).
 
     A plain Path pickles as all its parts, and unpickling re-parses every one of them: that was half
     the load time. Here a release's folder is made once and its files are joined to it.
@@ -260,7 +263,9 @@ def shard_bytes(generation: str, entries: dict[str, Entry], *, bodies: bool = Fa
 
 
 def _reduce_without_body(text: Release | Translation) -> tuple[Any, tuple[Any, ...]]:
-    state = {name: value for name, value in text.__dict__.items() if name != "body"}
+    """Without the body, and with the front matter pickled on its own (see models._missing_meta)."""
+    state = {name: value for name, value in text.__dict__.items() if name not in ("body", "meta")}
+    state[PACKED_META] = packed_meta(text)
     return _restore, (type(text), state)
 
 

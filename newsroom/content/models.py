@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import pickle
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -215,9 +216,11 @@ class Translation:
     def revision(self) -> str:
         return self.meta.revision
 
-    if not TYPE_CHECKING:  # at run time only: type checkers keep seeing `body` as the field it is
+    if not TYPE_CHECKING:  # at run time only: type checkers keep seeing `body` and `meta` as fields
 
-        def __getattr__(self, name: str) -> str:
+        def __getattr__(self, name: str) -> object:
+            if name == "meta":
+                return _missing_meta(self)
             return _missing_body(
                 self, name, lambda data: hashlib.sha256(data).hexdigest()[:24] == self.digest
             )
@@ -259,10 +262,32 @@ class Release:
     body_line: int = 1
     body_images: bool = False  # a body (the original's or a translation's) has Markdown images
     fingerprint: str = ""  # what its outputs are made of (see fingerprint_of): kept in the release cache
+    # What the gate, listings, feeds and sitemaps read of every release, copied out of `meta`: the
+    # release cache restores `meta` only when something asks for it (see _missing_meta), and a
+    # rebuild asks for it of the few releases it renders, not of all 10,000 it keys.
+    status: Status = field(init=False)
+    kind: Kind = field(init=False)
+    office: str = field(init=False)
+    topics: tuple[str, ...] = field(init=False)
+    release_time: datetime = field(init=False)  # in UTC
+    updated_time: datetime = field(init=False)  # the release time, or the latest correction's if later
+    names_files: bool = field(init=False)  # shows files of its folder: images, attachments (see render)
 
-    if not TYPE_CHECKING:  # at run time only: type checkers keep seeing `body` as the field it is
+    def __post_init__(self) -> None:
+        meta, put = self.meta, functools.partial(object.__setattr__, self)  # frozen: no __setattr__
+        put("status", meta.status)
+        put("kind", meta.kind)
+        put("office", meta.office)
+        put("topics", tuple(meta.topics))
+        put("release_time", meta.release.astimezone(UTC))
+        put("updated_time", max([self.release_time, *(c.date.astimezone(UTC) for c in meta.corrections)]))
+        put("names_files", bool(meta.images or meta.attachments or self.body_images))
 
-        def __getattr__(self, name: str) -> str:
+    if not TYPE_CHECKING:  # at run time only: type checkers keep seeing `body` and `meta` as fields
+
+        def __getattr__(self, name: str) -> object:
+            if name == "meta":
+                return _missing_meta(self)
             return _missing_body(
                 self, name, lambda data: hashlib.sha256(data).hexdigest()[:12] == self.revision
             )
@@ -275,17 +300,6 @@ class Release:
     def source(self, language: str) -> Release | Translation:
         """The file holding `language`'s text (for diagnostics)."""
         return self if language == self.language else self.translations[language]
-
-    # cached: listings, feeds and sitemaps sort and compare by these tens of thousands of times
-    @functools.cached_property
-    def release_time(self) -> datetime:
-        return self.meta.release.astimezone(UTC)
-
-    @functools.cached_property
-    def updated_time(self) -> datetime:
-        """The release time, or the latest correction's time if later."""
-        times = [self.release_time, *(c.date.astimezone(UTC) for c in self.meta.corrections)]
-        return max(times)
 
     @property
     def languages(self) -> list[str]:
@@ -367,6 +381,27 @@ def _missing_body(text: Release | Translation, name: str, same_file: Callable[[b
     body = body_of(decode(data))
     object.__setattr__(text, "body", body)
     return body
+
+
+def packed_meta(text: Release | Translation) -> bytes:
+    """The text's front matter, pickled: how the release cache keeps it (see _missing_meta)."""
+    packed = text.__dict__.get(PACKED_META)
+    return packed if packed is not None else pickle.dumps(text.meta, pickle.HIGHEST_PROTOCOL)
+
+
+PACKED_META = "_packed_meta"  # in the __dict__ of a release or translation from the release cache
+
+
+def _missing_meta(text: Release | Translation) -> OriginalMeta | TranslationMeta:
+    """The front matter of a release or translation from the release cache, which keeps it pickled
+    (see memo): unpickling 10,000 releases' pydantic models was most of a rebuild's load, where it
+    renders a few of them; the fields every release is keyed by are copied out (see Release)."""
+    packed = text.__dict__.get(PACKED_META)
+    if packed is None:
+        raise AttributeError(f"{type(text).__name__!r} object has no attribute 'meta'")
+    meta: OriginalMeta | TranslationMeta = pickle.loads(packed)
+    object.__setattr__(text, "meta", meta)
+    return meta
 
 
 def _nonempty(model: BaseModel) -> dict[str, object]:

@@ -81,7 +81,7 @@ def release_fingerprint(release: Release) -> str:
 def names_files(release: Release) -> bool:
     """Whether the release shows files from its folder: images or attachments in its front matter,
     or images in a body (most releases have none, and their units need not look at the disk)."""
-    return bool(release.meta.images or release.meta.attachments) or release.body_images
+    return release.names_files
 
 
 def text_fingerprint(release: Release, language: str) -> str:

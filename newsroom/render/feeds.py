@@ -103,9 +103,9 @@ class FeedScope:
 
     def includes(self, release: Release) -> bool:
         if self.topic:
-            return self.topic in release.meta.topics
+            return self.topic in release.topics
         if self.office:
-            return release.meta.office == self.office
+            return release.office == self.office
         return True
 
     @property
@@ -280,9 +280,9 @@ def _feed_item(release: Release, language: str, pdf_sizes: Mapping[str, int] | N
         slug=release.slug,
         folder_date=release.folder.name[:10],
         text=text,
-        kind=release.meta.kind,
-        office=release.meta.office,
-        topics=tuple(release.meta.topics),
+        kind=release.kind,
+        office=release.office,
+        topics=release.topics,
         published=release.release_time,
         updated=release.updated_time,
         contacts=tuple(release.meta.contacts),

@@ -110,11 +110,11 @@ def _listings(releases: tuple[Release, ...], settings: Settings) -> dict[str, Li
     offices: dict[str, list[Release]] = {office: [] for office in settings.offices}
     months: dict[tuple[int, int], list[Release]] = defaultdict(list)
     for release in releases:
-        for topic in dict.fromkeys(release.meta.topics):  # a topic listed twice counts once
+        for topic in dict.fromkeys(release.topics):  # a topic listed twice counts once
             if len(topics[topic]) < LISTING_SIZE:
                 topics[topic].append(release)
-        if len(offices[release.meta.office]) < LISTING_SIZE:
-            offices[release.meta.office].append(release)
+        if len(offices[release.office]) < LISTING_SIZE:
+            offices[release.office].append(release)
         local = release.release_time.astimezone(settings.zone)
         months[(local.year, local.month)].append(release)
     listings: dict[str, Listing] = {"home": (pages.render_home, releases[:HOME_SIZE], ())}

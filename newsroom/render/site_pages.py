@@ -274,8 +274,8 @@ def entry(settings: Settings, release: Release, language: str) -> Entry:
         summary=summary,
         date=long_date(released, language),
         iso=released.isoformat(),
-        kind_label=kind_label(release.meta.kind, language),
-        office=settings.office_label(release.meta.office, language),
+        kind_label=kind_label(release.kind, language),
+        office=settings.office_label(release.office, language),
         missing_note=note,
     )
 

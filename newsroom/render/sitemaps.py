@@ -131,11 +131,11 @@ def _walk(published: Published) -> tuple[tuple[Page, ...], dict[int, tuple[Relea
     for release in published.releases:
         moment = release.updated_time
         newest = moment if newest is None or newest < moment else newest
-        local = release.meta.release.astimezone(settings.zone)
+        local = release.release_time.astimezone(settings.zone)
         years.setdefault(local.year, []).append(release)
         _keep_newest(months, (local.year, local.month), moment)
-        _keep_newest(offices, release.meta.office, moment)
-        for topic in release.meta.topics:
+        _keep_newest(offices, release.office, moment)
+        for topic in release.topics:
             _keep_newest(topics, topic, moment)
     pages = [Page((("", "/"),), None), _everywhere(settings, urls.home, newest)]  # the chooser: no language
     pages += (
