@@ -21,6 +21,7 @@ from newsroom.config import CONFIG_NAME, Settings, load_settings
 from newsroom.content.loader import ReleaseScan, scan_releases
 from newsroom.errors import NewsroomError
 from newsroom.render import site, site_pages
+from newsroom.render.base import remember_across_builds
 from newsroom.render.builder import build_at
 from newsroom.render.i18n import LOCALE_DIR, translations
 
@@ -101,6 +102,7 @@ def rebuild(
     scan: ReleaseScan | None = None,
 ) -> None:
     """One build; a failing one is reported and the previous site keeps being served."""
+    remember_across_builds()
     if chrome_changed:  # else the compiled templates and catalogs are still right: keep them
         for cached in (site._code_fingerprint, site_pages.environment, translations):
             cached.cache_clear()

@@ -4,6 +4,7 @@ within the segment budget, cut only between words."""
 from __future__ import annotations
 
 import re
+import shutil
 import string
 from pathlib import Path
 
@@ -276,3 +277,15 @@ def test_two_releases_whose_short_links_collide_are_refused() -> None:
         RenderError, match=r"r/5bn6oynw/ would serve both release-452945 \(en\) and release-847464"
     ):
         check_unique_codes([("release-452945", "en"), ("release-847464", "en")])
+
+
+def test_a_build_with_two_releases_whose_short_links_collide_fails_and_names_them(sample_root: Path) -> None:
+    source = sample_root / "releases" / "2024" / "2024-11-25-new-york-experience"
+    for folder in ("2024-11-20-release-452945", "2024-11-21-release-847464"):
+        shutil.copytree(source, source.parent / folder)
+
+    with pytest.raises(
+        RenderError, match=r"r/5bn6oynw/ would serve both release-452945 \(en\) and release-847464 \(en\)"
+    ):
+        build(sample_root, SAMPLE_NOW)
+    assert not (sample_root / "site").exists()  # nothing half-built is left where the site goes

@@ -7,10 +7,9 @@ importing render/ (render/sms.py uses this same function, so the check and the s
 
 from __future__ import annotations
 
+import hashlib
 from functools import cache
 from pathlib import Path
-
-from babel.messages.pofile import read_po
 
 from newsroom.content.segments import is_gsm7
 
@@ -37,6 +36,8 @@ def opt_out_line(language: str) -> str:
     path = LOCALE_DIR / language / "LC_MESSAGES" / "sms.po"
     if not path.is_file():
         return OPT_OUT
+    from babel.messages.pofile import read_po  # not for a rebuild that checks no alert
+
     with path.open("rb") as po:
         message = read_po(po).get(OPT_OUT)
     if message is None or message.fuzzy or not isinstance(message.string, str) or not message.string:
@@ -54,6 +55,12 @@ def clean_text(text: str) -> str:
     text = " ".join(text.split())
     plain = text.translate(_GSM_PLAIN)
     return plain if is_gsm7(plain) else text
+
+
+def short_code_bytes(slug: str, language: str) -> bytes:
+    """The 40 bits behind the code of a release's short link in `language` (render/sms.short_code
+    spells them as 8 base32 characters)."""
+    return hashlib.sha256(f"{slug}\n{language}".encode()).digest()[: SHORT_CODE_LENGTH * 5 // 8]
 
 
 def placeholder_link(base_url: str) -> str:

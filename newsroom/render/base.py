@@ -91,9 +91,21 @@ def text_fingerprint(release: Release, language: str) -> str:
     return fast_key(content_code(), release.revision, translation.digest if translation else "")
 
 
+def remember_across_builds() -> None:
+    """Have `remember` keep what it computes: for a process that builds again and again (`serve`)."""
+    global _REMEMBERING
+    _REMEMBERING = True
+
+
+_REMEMBERING = False  # a process that builds once would only pay for the bookkeeping (40 ms at 10,000)
+
+
 def remember(release: Release, key: str, compute: Callable[[], T]) -> T:
-    """`compute()`, once per loaded release and `key`. A long-lived `serve` loads a changed folder
-    into a new Release (and keeps the others), so what is remembered of the others stays right."""
+    """`compute()`, once per loaded release and `key` once `remember_across_builds()` was called.
+    A long-lived `serve` loads a changed folder into a new Release (and keeps the others), so what
+    is remembered of the others stays right."""
+    if not _REMEMBERING:
+        return compute()
     hit = _REMEMBERED.get(id(release))
     if hit is None or hit.release is not release:
         if len(_REMEMBERED) >= _REMEMBERED_MAX:
