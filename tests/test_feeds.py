@@ -7,6 +7,7 @@ holds back.
 
 from __future__ import annotations
 
+import pickle
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
@@ -23,7 +24,7 @@ from newsroom.content.loader import load_newsroom
 from newsroom.gate import Published, gate
 from newsroom.render import i18n
 from newsroom.render.base import Unit
-from newsroom.render.feeds import feed_units
+from newsroom.render.feeds import EntryXml, feed_units
 from newsroom.render.markdown import render_markdown
 from newsroom.render.sitemaps import sitemap_units
 from tests.conftest import EMBARGOED_WORDS, REPO, SAMPLE_NOW
@@ -271,6 +272,19 @@ def test_entries_kept_between_builds_give_the_bytes_of_a_fresh_render(sample_roo
     assert cached == render(_without_cache(units))
     assert b"Ortega-Diaz" in cached["en/atom.xml"] and b"Ortega-Diaz" in cached["ru/feed.xml"]
     assert cached == render(units)  # and once more, every entry from the cache
+
+
+def test_an_entry_cache_file_left_half_written_is_not_used(sample_root: Path) -> None:
+    """Cache files are overwritten in place; one whose hash does not match what follows it (a
+    write cut short) is a miss, even when what follows still unpickles."""
+    units = list(feed_units(published_at(sample_root, SAMPLE_NOW)))
+    fresh = render(units)  # fills the cache
+    path = sample_root / "var" / "cache" / "feeds" / "feed-es.pickle"
+    prefix, entries = pickle.loads(path.read_bytes()[16:])
+    bogus = {key: EntryXml(b"<entry>stale</entry>", b"<item>stale</item>") for key in entries}
+    path.write_bytes(bytes(16) + pickle.dumps((prefix, bogus)))
+
+    assert render(units) == fresh
 
 
 def test_two_builds_are_byte_identical_and_keys_ignore_an_unrelated_clock(sample_root: Path) -> None:

@@ -183,14 +183,23 @@ class EntryCache:
     changed release re-renders every feed that lists it (30 feeds of 50 entries at 10,000 releases),
     and serializing their 900 other entries again was a sixth of a one-release rebuild. An entry is
     reused only under the same key: its release's files, the feed's language, and (in `prefix`) the
-    code, settings and catalogs. Deleting the folder is always safe."""
+    code, settings and catalogs. Deleting the folder is always safe.
+
+    A file is overwritten in place, not replaced: on ext4, renaming over a file (or truncating it)
+    makes the kernel allocate the new blocks at once, 2 ms a file here, and a one-release change
+    rewrites 24 of them (50 ms). Each file starts with a hash of the rest, so one left half-written
+    (a crash, a full disk) is a miss like any damaged file. Builds take turns (builder's lock)."""
 
     folder: Path
     prefix: str
 
     def read(self, scope: FeedScope) -> dict[str, EntryXml]:
         try:
-            stored = pickle.loads(self._path(scope).read_bytes())
+            data = self._path(scope).read_bytes()
+            check, payload = data[:_CHECK_BYTES], memoryview(data)[_CHECK_BYTES:]
+            if hashlib.sha256(payload).digest()[:_CHECK_BYTES] != check:
+                return {}
+            stored = pickle.loads(payload)
         except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
             return {}
         if not (isinstance(stored, tuple) and len(stored) == 2 and stored[0] == self.prefix):
@@ -199,17 +208,24 @@ class EntryCache:
         return entries
 
     def write(self, scope: FeedScope, entries: dict[str, EntryXml]) -> None:
-        path = self._path(scope)
-        scratch = path.with_name(f".{path.name}.{os.getpid()}")
+        payload = pickle.dumps((self.prefix, entries), pickle.HIGHEST_PROTOCOL)
+        data = hashlib.sha256(payload).digest()[:_CHECK_BYTES] + payload
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            scratch.write_bytes(pickle.dumps((self.prefix, entries), pickle.HIGHEST_PROTOCOL))
-            os.replace(scratch, path)
+            descriptor = os.open(self._path(scope), os.O_WRONLY | os.O_CREAT, 0o644)
+            try:
+                os.write(descriptor, data)  # cut short (a full disk), the hash no longer matches
+                os.ftruncate(descriptor, len(data))
+            finally:
+                os.close(descriptor)
         except OSError:
-            scratch.unlink(missing_ok=True)  # a cache that cannot be written is only slower
+            self._path(scope).unlink(missing_ok=True)  # a cache that cannot be written is only slower
 
     def _path(self, scope: FeedScope) -> Path:
         return self.folder / f"{scope.name.replace(':', '-')}.pickle"
+
+
+_CHECK_BYTES = 16  # of SHA-256, before each entry cache file's pickle
 
 
 def render_scope(
