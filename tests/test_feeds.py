@@ -274,6 +274,25 @@ def test_entries_kept_between_builds_give_the_bytes_of_a_fresh_render(sample_roo
     assert cached == render(units)  # and once more, every entry from the cache
 
 
+def test_an_edit_to_one_release_leaves_the_entry_cache_files_as_they_are(sample_root: Path) -> None:
+    """Each feed listing the release makes its one entry again, rather than rewrite its file; a
+    second edited release makes two, and then the files are written."""
+    cache = sample_root / "var" / "cache" / "feeds"
+    render(feed_units(published_at(sample_root, SAMPLE_NOW)))  # fills the cache
+    written = {path.name: path.read_bytes() for path in cache.iterdir()}
+    edit(sample_root, LABOR, "Marisol Ortega", "Marisol Ortega-Diaz")
+
+    units = list(feed_units(published_at(sample_root, SAMPLE_NOW)))
+    assert render(units) == render(_without_cache(units))
+    assert {path.name: path.read_bytes() for path in cache.iterdir()} == written
+
+    edit(sample_root, NYX, "New York", "New  York")
+    units = list(feed_units(published_at(sample_root, SAMPLE_NOW)))
+    assert render(units) == render(_without_cache(units))
+    rewritten = {path.name for path in cache.iterdir() if path.read_bytes() != written[path.name]}
+    assert "feed-en.pickle" in rewritten and "feed-ru.pickle" in rewritten
+
+
 def test_an_entry_cache_file_left_half_written_is_not_used(sample_root: Path) -> None:
     """Cache files are overwritten in place; one whose hash does not match what follows it (a
     write cut short) is a miss, even when what follows still unpickles."""
