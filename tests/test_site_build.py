@@ -77,6 +77,29 @@ def test_rebuild_with_nothing_changed_writes_nothing(sample_root: Path) -> None:
     assert stamps(sample_root / "site") == before
 
 
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "earlier version"])
+def test_a_manifest_that_cannot_be_read_means_a_full_build_with_the_same_bytes(
+    sample_root: Path, damage: str
+) -> None:
+    build(sample_root, SAMPLE_NOW)
+    site = tree(sample_root / "site")
+    live = (sample_root / "site").resolve().parent
+    manifest = live / builder.MANIFEST
+    if damage == "truncated":
+        manifest.write_bytes(manifest.read_bytes()[: manifest.stat().st_size // 2])
+    elif damage == "garbage":
+        manifest.write_bytes(b"\x00not a manifest" * 100)
+    else:  # a tree an earlier version built: its manifest was a pickle, under another name
+        manifest.rename(live / builder.LEGACY_MANIFEST)
+
+    report = build(sample_root, SAMPLE_NOW)
+
+    assert len(report.rendered) > 50  # every unit, since nothing is known of the live tree
+    assert tree(sample_root / "site") == site
+    assert not list(sample_root.glob(f".site-builds/*/{builder.LEGACY_MANIFEST}"))
+    assert not build(sample_root, SAMPLE_NOW).rendered  # and the new manifest is read back
+
+
 def test_changing_one_release_rerenders_only_its_pages_and_listings(sample_root: Path) -> None:
     build(sample_root, SAMPLE_NOW)
     before = stamps(sample_root / "site")
