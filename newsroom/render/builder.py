@@ -630,8 +630,7 @@ def _read_manifest(tree: Path | None) -> Manifest:
         return _MANIFESTS[stamp]
     gc.disable()  # a quarter of a million small objects, none of them cyclic
     try:
-        with path.open("rb") as file:
-            stored = marshal.load(file)
+        stored = marshal.loads(path.read_bytes())  # marshal.load(file) reads it a value at a time
     except (OSError, EOFError, ValueError, TypeError):
         return Manifest()
     finally:
