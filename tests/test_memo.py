@@ -136,7 +136,7 @@ def test_the_cache_leaves_bodies_out_and_reads_them_again_from_their_files(setti
     assert cached == parsed
 
 
-def test_the_cache_restores_front_matter_only_when_it_is_asked_for(settings: Settings) -> None:
+def test_the_cache_restores_front_matter_and_folder_only_when_asked_for(settings: Settings) -> None:
     parsed = load_newsroom(settings).by_slug("new-york-experience")
     cached = _from_disk(settings, "new-york-experience")
 
@@ -147,6 +147,7 @@ def test_the_cache_restores_front_matter_only_when_it_is_asked_for(settings: Set
         parsed.meta.release, parsed.languages,
     )  # fmt: skip
     assert "meta" not in vars(cached)  # what every release is keyed and listed by needs none of it
+    assert "folder" not in vars(cached) and cached.folder == parsed.folder  # a Path, made when asked for
     assert cached.translations["ru"].meta == parsed.translations["ru"].meta
     assert cached.meta == parsed.meta and cached == parsed
 

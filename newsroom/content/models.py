@@ -222,6 +222,8 @@ class Translation:
         def __getattr__(self, name: str) -> object:
             if name == "meta":
                 return _missing_meta(self)
+            if name == "folder":
+                return _missing_folder(self)
             return _missing_body(
                 self, name, lambda data: hashlib.sha256(data).hexdigest()[:24] == self.digest
             )
@@ -293,6 +295,8 @@ class Release:
         def __getattr__(self, name: str) -> object:
             if name == "meta":
                 return _missing_meta(self)
+            if name == "folder":
+                return _missing_folder(self)
             return _missing_body(
                 self, name, lambda data: hashlib.sha256(data).hexdigest()[:12] == self.revision
             )
@@ -395,6 +399,26 @@ def packed_meta(text: Release | Translation) -> bytes:
 
 
 PACKED_META = "_packed_meta"  # in the __dict__ of a release or translation from the release cache
+
+
+def folder_text(text: Release | Translation) -> str:
+    """The text's folder as a string: how the release cache keeps it (see _missing_folder)."""
+    kept = text.__dict__.get(FOLDER_TEXT)
+    return kept if kept is not None else str(text.folder)
+
+
+FOLDER_TEXT = "_folder_text"  # in the __dict__ of a release or translation from the release cache
+
+
+def _missing_folder(text: Release | Translation) -> Path:
+    """The folder of a release or translation from the release cache, which keeps it as a string:
+    making 11,000 Paths was a tenth of loading the cache, and a rebuild asks for a few of them."""
+    kept = text.__dict__.get(FOLDER_TEXT)
+    if kept is None:
+        raise AttributeError(f"{type(text).__name__!r} object has no attribute 'folder'")
+    folder = Path(kept)
+    object.__setattr__(text, "folder", folder)
+    return folder
 
 
 def _missing_meta(text: Release | Translation) -> OriginalMeta | TranslationMeta:
