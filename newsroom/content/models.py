@@ -284,7 +284,7 @@ class Release:
         put("status", meta.status)
         put("kind", meta.kind)
         put("office", meta.office)
-        put("topics", tuple(meta.topics))
+        put("topics", tuple(dict.fromkeys(meta.topics)))  # each once: a topic listed twice counts once
         put("release_time", meta.release.astimezone(UTC))
         put("updated_time", max([self.release_time, *(c.date.astimezone(UTC) for c in meta.corrections)]))
         put("names_files", bool(meta.images or meta.attachments or self.body_images))

@@ -110,7 +110,7 @@ def _listings(releases: tuple[Release, ...], settings: Settings) -> dict[str, Li
     offices: dict[str, list[Release]] = {office: [] for office in settings.offices}
     months: dict[tuple[int, int], list[Release]] = defaultdict(list)
     for release in releases:
-        for topic in dict.fromkeys(release.topics):  # a topic listed twice counts once
+        for topic in release.topics:  # each once
             if len(topics[topic]) < LISTING_SIZE:
                 topics[topic].append(release)
         if len(offices[release.office]) < LISTING_SIZE:
