@@ -43,11 +43,11 @@ from feedgen.util import xml_elem
 from lxml import etree  # type: ignore[import-untyped]  # feedgen's XML library
 
 from newsroom.config import Settings
-from newsroom.content.models import Attachment, Contact, Localized, Release
+from newsroom.content.models import Attachment, Contact, Localized, Release, content_code
 from newsroom.gate import Published
 from newsroom.keys import fast_key
 from newsroom.render import urls
-from newsroom.render.base import Artifact, Unit, digest, text_fingerprint
+from newsroom.render.base import Artifact, Unit, digest
 from newsroom.render.i18n import LOCALE_DIR, babel_locale, long_date, translations
 from newsroom.render.markdown import render_markdown
 
@@ -162,7 +162,7 @@ def feed_units(
     with it, only PDFs listed are enclosed, with their real length.
     """
     settings = published.settings
-    shared = fast_key(_CODE, _settings_fingerprint(settings), str(size))
+    shared = fast_key(_CODE, content_code(), _settings_fingerprint(settings), str(size))
     catalogs = {language: _catalog_hash(language) for language in settings.language_codes}
     cache = EntryCache(settings.var_dir / "cache" / "feeds", fast_key(shared, *catalogs.values()))
     for scope in feed_scopes(settings):
@@ -318,10 +318,14 @@ def _text_language(release: Release, language: str) -> str:
 
 
 def _entry_key(release: Release, text_language: str, pdf_sizes: Mapping[str, int] | None) -> str:
-    """What an entry is made from: the original and the translation shown (their files), the
-    folder (its date is in the entry's id) and the PDF's size when sizes are known."""
+    """What an entry is made from, spelled out: the original and the translation shown (their files;
+    the code that loads them is in feed_units' `shared`), the folder (its date is in the entry's id)
+    and the PDF's size when sizes are known. Not hashed: a build works out 3,900 of them, and each
+    feed's key hashes its own."""
+    translation = release.translations.get(text_language)
     pdf = "" if pdf_sizes is None else str(pdf_sizes.get(urls.release_pdf(text_language, release.slug)))
-    return fast_key(release.slug, release.folder.name, text_fingerprint(release, text_language), pdf)
+    files = (release.revision, translation.digest if translation is not None else "")
+    return "\x1f".join((release.slug, release.folder.name, *files, pdf))
 
 
 def _settings_fingerprint(settings: Settings) -> str:

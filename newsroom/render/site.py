@@ -73,7 +73,7 @@ def _release_units(site: SiteInputs, release: Release) -> list[Unit]:
     """Its pages, and its files (images, attachments) if it has any."""
     fingerprint = release_fingerprint(release)
     name = f"site:release:{release.slug}"
-    key = fast_key(site.chrome, name, fingerprint)
+    key = site.chrome + fingerprint  # two hashes: a third, of the two, cost 25 ms at 10,000 releases
     units = [Unit(name, key, render_pages, (site_release.render_release, site, release), group=release.slug)]
     media = _media_key(release, fingerprint)
     if media:
@@ -84,7 +84,7 @@ def _release_units(site: SiteInputs, release: Release) -> list[Unit]:
 
 def _withdrawn_units(site: SiteInputs, release: Release) -> list[Unit]:
     name = f"site:withdrawn:{release.slug}"
-    key = fast_key(site.chrome, name, release_fingerprint(release))
+    key = site.chrome + release_fingerprint(release)
     return [Unit(name, key, render_pages, (site_release.render_withdrawn, site, release), group=release.slug)]
 
 
