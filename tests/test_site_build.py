@@ -207,7 +207,7 @@ def test_an_interrupted_patch_is_finished_by_the_next_build(
     def crash_after_one_move(incoming: Path, live: Path, plan: builder.Plan) -> None:
         """The plan is committed; one file has gone in when the machine stops."""
         first = plan.moves[0]
-        os.replace(incoming / builder.PUBLIC / first, live / builder.PUBLIC / first)
+        os.replace(incoming / builder.PUBLIC / builder.staged_name(first), live / builder.PUBLIC / first)
         raise KeyboardInterrupt
 
     with monkeypatch.context() as patched:
@@ -250,9 +250,9 @@ def test_a_rebuild_whose_forked_child_fails_is_done_the_usual_way(
 def test_files_of_a_patch_that_was_not_committed_are_dropped(sample_root: Path) -> None:
     build(sample_root, SAMPLE_NOW)
     before = tree(sample_root / "site")
-    incoming = sample_root / ".site-builds" / builder.INCOMING / builder.PUBLIC / "en"
+    incoming = sample_root / ".site-builds" / builder.INCOMING / builder.PUBLIC
     incoming.mkdir(parents=True)
-    (incoming / "index.html").write_text("half a build")
+    (incoming / builder.staged_name("en/index.html")).write_text("half a build")
 
     report = build(sample_root, SAMPLE_NOW)
 

@@ -4,8 +4,9 @@ Layout on disk (all under the newsroom root):
 
     site -> .site-builds/a/public       a symlink to the live tree: what the web server serves
     .site-builds/{a,b}/public           two trees: the live one and a spare
-    .site-builds/{a,b}/manifest.pickle  per tree: each unit's key and files, each file's hash
-    .site-builds/incoming/              a small change's files, and its plan once they are all there
+    .site-builds/{a,b}/manifest.marshal per tree: each unit's key and files, each file's hash
+    .site-builds/incoming/              a small change's files (in one folder, named by a hash of
+                                        their paths), and its plan once they are all there
 
 Only units whose key differs from the live manifest's are rendered (in a pool of forked processes,
 one per core, when there are many: only an index goes to a worker, which writes the unit's files
@@ -325,7 +326,14 @@ def _fresh_incoming(builds: Path) -> Path:
 
 def _incoming_output(incoming: Path, previous: Manifest) -> Output:
     """Where a patch's files go: files whose bytes the live tree already has are not written."""
-    return Output(incoming / PUBLIC, previous.files, replaces=False)
+    (incoming / PUBLIC).mkdir(exist_ok=True)
+    return Output(incoming / PUBLIC, previous.files, replaces=False, flat=True)
+
+
+def staged_name(path: str) -> str:
+    """A patch's file for site path `path`, in incoming/: all in one folder, so that staging one
+    release's change makes and removes no folders (70 of them, 50 ms on this ext4)."""
+    return hashlib.sha1(path.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
 @contextmanager
@@ -375,7 +383,7 @@ def _carry_out(incoming: Path, live: Path, plan: Plan) -> None:
     Safe to repeat after an interruption: a file already moved is no longer in `incoming/`."""
     staged, public = incoming / PUBLIC, live / PUBLIC
     for path in plan.moves:
-        source, destination = os.path.join(staged, path), os.path.join(public, path)
+        source, destination = os.path.join(staged, staged_name(path)), os.path.join(public, path)
         if not os.path.lexists(source):
             continue  # moved before the interruption
         try:
@@ -477,6 +485,7 @@ class Output:
     public: Path
     holds: dict[str, str]
     replaces: bool = True  # False: `holds` describes another tree; `public` starts empty
+    flat: bool = False  # True: files go straight into `public`, under their staged_name
 
 
 _OUTPUT = Output(Path(), {})  # what forked workers write to
@@ -544,6 +553,9 @@ def _write_artifacts(artifacts: list[Artifact], output: Output) -> dict[str, str
         sha = _sha(artifact.data)
         files[artifact.path] = sha
         if output.holds.get(artifact.path) != sha:
+            if output.flat:
+                _write_file(os.path.join(output.public, staged_name(artifact.path)), artifact.data)
+                continue
             _put(
                 output.public,
                 artifact.path,
@@ -561,7 +573,11 @@ def _sha(data: bytes) -> str:
 def _put(public: Path, path: str, data: bytes, *, replace: bool) -> None:
     # os.open, not open(): a file object costs three more system calls per file (fstat, isatty,
     # lseek), and a build writes tens of thousands of files
-    descriptor = os.open(_make_room(public, path, replace=replace), _CREATE, 0o666)
+    _write_file(_make_room(public, path, replace=replace), data)
+
+
+def _write_file(destination: str, data: bytes) -> None:
+    descriptor = os.open(destination, _CREATE, 0o666)
     try:
         view = memoryview(data)
         while view:
