@@ -299,8 +299,9 @@ def test_an_entry_cache_file_left_half_written_is_not_used(sample_root: Path) ->
     units = list(feed_units(published_at(sample_root, SAMPLE_NOW)))
     fresh = render(units)  # fills the cache
     path = sample_root / "var" / "cache" / "feeds" / "feed-es.pickle"
-    prefix, entries = pickle.loads(path.read_bytes()[16:])
-    bogus = {key: EntryXml(b"<entry>stale</entry>", b"<item>stale</item>") for key in entries}
+    prefix, stored = pickle.loads(path.read_bytes()[16:])
+    stale = EntryXml(b"<entry>stale</entry>", b"<item>stale</item>")
+    bogus = stored._replace(entries=dict.fromkeys(stored.entries, stale), shell=(b"<feed/>", b"<rss/>"))
     path.write_bytes(bytes(16) + pickle.dumps((prefix, bogus)))
 
     assert render(units) == fresh

@@ -177,13 +177,25 @@ def feed_units(
         yield Unit(name=scope.name, key=key, render=render_scope, args=args)
 
 
+Shell = tuple[bytes, bytes]  # a feed's Atom and RSS documents without their entries
+
+
+class Stored(NamedTuple):
+    """A feed as its cache file keeps it: its entries, and its documents' shell at `newest`."""
+
+    entries: dict[str, EntryXml]
+    newest: str = ""  # the feed's <updated>, ISO 8601, which its shell shows
+    shell: Shell = (b"", b"")
+
+
 @dataclass(frozen=True)
 class EntryCache:
-    """The entries of each feed as last serialized, kept between builds in a pickle per feed: a
-    changed release re-renders every feed that lists it (30 feeds of 50 entries at 10,000 releases),
-    and serializing their 900 other entries again was a sixth of a one-release rebuild. An entry is
-    reused only under the same key: its release's files, the feed's language, and (in `prefix`) the
-    code, settings and catalogs. Deleting the folder is always safe.
+    """The entries of each feed as last serialized, and its documents without them, kept between
+    builds in a pickle per feed: a changed release re-renders every feed that lists it (30 feeds of
+    50 entries at 10,000 releases), and serializing their 900 other entries again was a sixth of a
+    one-release rebuild; making the documents with feedgen, 50 ms more. An entry is reused only under
+    the same key: its release's files, the feed's language, and (in `prefix`) the code, settings and
+    catalogs; the shell, with the same prefix and newest change. Deleting the folder is always safe.
 
     A file is overwritten in place, not replaced: on ext4, renaming over a file (or truncating it)
     makes the kernel allocate the new blocks at once, 2 ms a file here, and a one-release change
@@ -193,22 +205,23 @@ class EntryCache:
     folder: Path
     prefix: str
 
-    def read(self, scope: FeedScope) -> dict[str, EntryXml]:
+    def read(self, scope: FeedScope) -> Stored:
         try:
             data = self._path(scope).read_bytes()
             check, payload = data[:_CHECK_BYTES], memoryview(data)[_CHECK_BYTES:]
             if hashlib.sha256(payload).digest()[:_CHECK_BYTES] != check:
-                return {}
+                return Stored({})
             stored = pickle.loads(payload)
         except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
-            return {}
+            return Stored({})
         if not (isinstance(stored, tuple) and len(stored) == 2 and stored[0] == self.prefix):
-            return {}
-        entries: dict[str, EntryXml] = stored[1]
-        return entries
+            return Stored({})
+        if not isinstance(stored[1], Stored):
+            return Stored({})
+        return stored[1]
 
-    def write(self, scope: FeedScope, entries: dict[str, EntryXml]) -> None:
-        payload = pickle.dumps((self.prefix, entries), pickle.HIGHEST_PROTOCOL)
+    def write(self, scope: FeedScope, stored: Stored) -> None:
+        payload = pickle.dumps((self.prefix, stored), pickle.HIGHEST_PROTOCOL)
         data = hashlib.sha256(payload).digest()[:_CHECK_BYTES] + payload
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -226,10 +239,10 @@ class EntryCache:
 
 
 _CHECK_BYTES = 16  # of SHA-256, before each entry cache file's pickle
-# A feed's cache file is written again only when more of its entries than this had to be made: an
-# edit to one release (the latest, most often, again and again) makes one entry in each of the 24
-# feeds that list it, and making it again at the next build (1 ms, once per process and language)
-# costs less than rewriting 24 files of 300 KB each time (40 ms).
+# A feed's cache file is written again only when more of its entries than this had to be made (or
+# its newest change moved): an edit to one release (the latest, most often, again and again) makes
+# one entry in each of the 24 feeds that list it, and making it again at the next build (1 ms, once
+# per process and language) costs less than rewriting 24 files of 300 KB each time (40 ms).
 REMADE_UNSAVED = 1
 
 
@@ -243,20 +256,23 @@ def render_scope(
 ) -> list[Artifact]:
     """A feed unit's work: the entries as the feed's readers get them, then the documents.
     With a cache, entries serialized by an earlier build under the same key are reused (and their
-    releases' texts are not even looked at)."""
+    releases' texts are not even looked at), and so is the documents' shell."""
     if cache is None:
         return render_feed(settings, scope, feed_items(scope, releases, pdf_sizes))
     keys = [fast_key(cache.prefix, scope.language, key) for key in entry_keys]
-    known = cache.read(scope)
+    stored = cache.read(scope)
+    known = stored.entries
     entries = [
         known.get(key) or _made(key, settings, release, scope.language, pdf_sizes)
         for key, release in zip(keys, releases, strict=True)
     ]
-    missed = sum(1 for key in keys if key not in known)
-    if missed > REMADE_UNSAVED or (missed and not known):
-        cache.write(scope, dict(zip(keys, entries, strict=True)))
     newest = max((release.updated_time for release in releases), default=EMPTY_FEED_UPDATED)
-    return _documents(settings, scope, newest, entries)
+    stamp = newest.isoformat()
+    shell = stored.shell if stored.newest == stamp else _shell(settings, scope, newest)
+    missed = sum(1 for key in keys if key not in known)
+    if missed > REMADE_UNSAVED or (missed and not known) or stored.newest != stamp:
+        cache.write(scope, Stored(dict(zip(keys, entries, strict=True)), stamp, shell))
+    return _documents(scope, shell, entries)
 
 
 def feed_items(
@@ -268,20 +284,24 @@ def feed_items(
 def render_feed(settings: Settings, scope: FeedScope, items: tuple[FeedItem, ...]) -> list[Artifact]:
     """The Atom and RSS documents of one feed."""
     newest = max((item.updated for item in items), default=EMPTY_FEED_UPDATED)
-    return _documents(settings, scope, newest, [_entry_xml(settings, item) for item in items])
+    return _documents(scope, _shell(settings, scope, newest), [_entry_xml(settings, item) for item in items])
 
 
-def _documents(
-    settings: Settings, scope: FeedScope, newest: datetime, entries: list[EntryXml]
-) -> list[Artifact]:
-    """feedgen writes the feed without its entries; the entries, serialized once per process by
-    `_entry_xml` (a release is in its language's feed, its topics' and its office's), are put in
-    where feedgen would have put them, last in <feed> and in <channel>: the same bytes."""
+def _shell(settings: Settings, scope: FeedScope, newest: datetime) -> Shell:
+    """The Atom and RSS documents as feedgen writes them without entries."""
     generator = _feed_generator(settings, scope, newest)
     _set_links(generator, settings, scope, self_path=scope.atom_path, self_type=ATOM_TYPE)
-    atom = _insert_before_last(generator.atom_str(pretty=True), b"</feed>", [xml.atom for xml in entries])
+    atom = generator.atom_str(pretty=True)
     _set_links(generator, settings, scope, self_path=scope.rss_path, self_type=RSS_TYPE)
-    rss = _insert_before_last(generator.rss_str(pretty=True), b"  </channel>", [xml.rss for xml in entries])
+    return atom, generator.rss_str(pretty=True)
+
+
+def _documents(scope: FeedScope, shell: Shell, entries: list[EntryXml]) -> list[Artifact]:
+    """The entries, serialized once per process by `_entry_xml` (a release is in its language's
+    feed, its topics' and its office's), put in the shell where feedgen would have put them, last in
+    <feed> and in <channel>: the same bytes."""
+    atom = _insert_before_last(shell[0], b"</feed>", [xml.atom for xml in entries])
+    rss = _insert_before_last(shell[1], b"  </channel>", [xml.rss for xml in entries])
     return [Artifact(scope.atom_path.lstrip("/"), atom), Artifact(scope.rss_path.lstrip("/"), rss)]
 
 
