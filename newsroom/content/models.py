@@ -217,16 +217,10 @@ class Translation:
     def revision(self) -> str:
         return self.meta.revision
 
-    if not TYPE_CHECKING:  # at run time only: type checkers keep seeing `body` and `meta` as fields
+    if not TYPE_CHECKING:  # at run time only: type checkers keep seeing the fields the cache leaves out
 
         def __getattr__(self, name: str) -> object:
-            if name == "meta":
-                return _missing_meta(self)
-            if name == "folder":
-                return _missing_folder(self)
-            return _missing_body(
-                self, name, lambda data: hashlib.sha256(data).hexdigest()[:24] == self.digest
-            )
+            return _missing(self, name, lambda data: hashlib.sha256(data).hexdigest()[:24] == self.digest)
 
 
 @dataclass(frozen=True)
@@ -290,16 +284,10 @@ class Release:
         put("names_files", bool(meta.images or meta.attachments or self.body_images))
         put("short_codes", tuple(short_code_bytes(self.slug, language) for language in self.languages))
 
-    if not TYPE_CHECKING:  # at run time only: type checkers keep seeing `body` and `meta` as fields
+    if not TYPE_CHECKING:  # at run time only: type checkers keep seeing the fields the cache leaves out
 
         def __getattr__(self, name: str) -> object:
-            if name == "meta":
-                return _missing_meta(self)
-            if name == "folder":
-                return _missing_folder(self)
-            return _missing_body(
-                self, name, lambda data: hashlib.sha256(data).hexdigest()[:12] == self.revision
-            )
+            return _missing(self, name, lambda data: hashlib.sha256(data).hexdigest()[:12] == self.revision)
 
     @property
     def path(self) -> Path:
@@ -399,6 +387,16 @@ def packed_meta(text: Release | Translation) -> bytes:
 
 
 PACKED_META = "_packed_meta"  # in the __dict__ of a release or translation from the release cache
+
+
+def _missing(text: Release | Translation, name: str, same_file: Callable[[bytes], bool]) -> object:
+    """What the release cache leaves out of a release or translation, made again when asked for:
+    its front matter, its folder's Path, its body (from its file, which `same_file` checks)."""
+    if name == "meta":
+        return _missing_meta(text)
+    if name == "folder":
+        return _missing_folder(text)
+    return _missing_body(text, name, same_file)
 
 
 def folder_text(text: Release | Translation) -> str:
