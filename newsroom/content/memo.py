@@ -265,7 +265,8 @@ _LEFT_OUT = frozenset(("body", "meta", "folder"))  # read again, unpickled, made
 
 
 def _reduce_without_body(text: Release | Translation) -> tuple[Any, tuple[Any, ...]]:
-    """Without the body, and with the front matter pickled on its own (see models._missing_meta)."""
+    """Without the body, with the front matter pickled on its own and the folder as a string (see
+    models._missing)."""
     state = {name: value for name, value in text.__dict__.items() if name not in _LEFT_OUT}
     state[PACKED_META] = packed_meta(text)
     state[FOLDER_TEXT] = folder_text(text)

@@ -268,7 +268,9 @@ class Release:
     topics: tuple[str, ...] = field(init=False)
     release_time: datetime = field(init=False)  # in UTC
     updated_time: datetime = field(init=False)  # the release time, or the latest correction's if later
-    names_files: bool = field(init=False)  # shows files of its folder: images, attachments (see render)
+    # shows files from its folder: images or attachments in its front matter, or images in a body
+    # (most releases have none, and their units need not look at the disk)
+    names_files: bool = field(init=False)
     # its short links' codes (content.sms.short_code_bytes), in `languages` order: every build checks
     # that the 16,000 codes of 10,000 releases differ, and hashing them all again took 70 ms
     short_codes: tuple[bytes, ...] = field(init=False)

@@ -78,17 +78,17 @@ def release_fingerprint(release: Release) -> str:
     return release.fingerprint
 
 
-def names_files(release: Release) -> bool:
-    """Whether the release shows files from its folder: images or attachments in its front matter,
-    or images in a body (most releases have none, and their units need not look at the disk)."""
-    return release.names_files
+def text_files(release: Release, language: str) -> tuple[str, str]:
+    """The files the release's text in `language` is made of: the original's revision and, if
+    there is one, that language's translation's digest ("" when there is none)."""
+    translation = release.translations.get(language)
+    return release.revision, translation.digest if translation is not None else ""
 
 
 def text_fingerprint(release: Release, language: str) -> str:
-    """What the release's text in `language` is made of: the original file and, if there is one,
-    that language's translation (for outputs in one language, like a PDF)."""
-    translation = release.translations.get(language)
-    return fast_key(content_code(), release.revision, translation.digest if translation else "")
+    """What the release's text in `language` is made of: its files and the code that loads them
+    (for outputs in one language, like a PDF)."""
+    return fast_key(content_code(), *text_files(release, language))
 
 
 def remember_across_builds() -> None:

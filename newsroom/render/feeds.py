@@ -47,7 +47,7 @@ from newsroom.content.models import Attachment, Contact, Localized, Release, con
 from newsroom.gate import Published
 from newsroom.keys import fast_key
 from newsroom.render import urls
-from newsroom.render.base import Artifact, Unit, digest
+from newsroom.render.base import Artifact, Unit, digest, text_files
 from newsroom.render.i18n import LOCALE_DIR, babel_locale, long_date, translations
 from newsroom.render.markdown import render_markdown
 
@@ -342,10 +342,8 @@ def _entry_key(release: Release, text_language: str, pdf_sizes: Mapping[str, int
     the code that loads them is in feed_units' `shared`), the folder (its date is in the entry's id)
     and the PDF's size when sizes are known. Not hashed: a build works out 3,900 of them, and each
     feed's key hashes its own."""
-    translation = release.translations.get(text_language)
     pdf = "" if pdf_sizes is None else str(pdf_sizes.get(urls.release_pdf(text_language, release.slug)))
-    files = (release.revision, translation.digest if translation is not None else "")
-    return "\x1f".join((release.slug, release.folder.name, *files, pdf))
+    return "\x1f".join((release.slug, release.folder.name, *text_files(release, text_language), pdf))
 
 
 def _settings_fingerprint(settings: Settings) -> str:

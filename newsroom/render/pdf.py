@@ -28,7 +28,7 @@ from newsroom.errors import RenderError
 from newsroom.gate import Published, State, state_at
 from newsroom.keys import fast_key
 from newsroom.render import urls
-from newsroom.render.base import Artifact, Unit, digest, names_files, text_fingerprint
+from newsroom.render.base import Artifact, Unit, digest, text_fingerprint
 from newsroom.render.i18n import LOCALE_DIR
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "pdf"
@@ -210,7 +210,7 @@ def _catalog_hash(language: str) -> str:
 def _media_key(release: Release) -> str:
     """The hashes of the images the release's PDFs can show ("" for most releases: none). Only
     files the release names are looked at, as for the site (site_release.media_files)."""
-    if not names_files(release):
+    if not release.names_files:
         return ""
     from newsroom.render.site_release import media_files
 

@@ -25,7 +25,6 @@ from newsroom.render.base import (
     Artifact,
     Unit,
     digest,
-    names_files,
     release_fingerprint,
     remember,
 )
@@ -142,7 +141,7 @@ def _media_key(release: Release, fingerprint: str) -> str:
 
     Only files named in the front matter are stat()ed; a body with an image (rare) is parsed to find
     its files. Nothing is read, and unreferenced files beside the release are never published."""
-    if not names_files(release):
+    if not release.names_files:
         return ""
     files = [(name, *_stat(release.folder / name)) for name in site_release.media_files(release)]
     return fast_key(fingerprint, repr(files))

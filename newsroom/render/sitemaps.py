@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache, partial
 from pathlib import Path
+from typing import TypeVar
 
 from newsroom.config import Settings
 from newsroom.content.models import Release
@@ -53,6 +54,7 @@ XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
 
 
 _PathOf = Callable[[str], str]  # language code -> site path
+_K = TypeVar("_K")
 
 
 def news_sitemap(language: str) -> str:
@@ -92,7 +94,7 @@ def sitemap_units(published: Published) -> Iterator[Unit]:
         parts.extend((name, lastmod) for name in _part_names(stem, year.urls))
         # what a part lists follows from the settings and its releases' files: keying on those
         # costs a join, where listing its URLs is left to the worker
-        key = fast_key(shared, stem, *year.fingerprints)
+        key = fast_key(shared, stem, *(release.fingerprint for release in year.releases))
         yield Unit(
             f"sitemap:{number}", key, render_release_part, (settings, stem, tuple(year.releases)), group=stem
         )
@@ -123,7 +125,6 @@ class _Year:
     releases: list[Release]  # newest first
     newest: datetime  # the latest change among them
     urls: int  # a URL per language version
-    fingerprints: list[str]  # what the part's key is made of
 
 
 def _walk(published: Published) -> tuple[tuple[Page, ...], datetime | None, dict[int, _Year]]:
@@ -144,20 +145,15 @@ def _walk(published: Published) -> tuple[tuple[Page, ...], datetime | None, dict
         local = release.release_time.astimezone(zone)
         year = years.get(local.year)
         if year is None:
-            year = years[local.year] = _Year([], moment, 0, [])
+            year = years[local.year] = _Year([], moment, 0)
         elif year.newest < moment:
             year.newest = moment
         year.releases.append(release)
         year.urls += 1 + len(release.translations)
-        year.fingerprints.append(release.fingerprint)
-        month = (local.year, local.month)
-        if months.get(month, moment) <= moment:
-            months[month] = moment
-        if offices.get(release.office, moment) <= moment:
-            offices[release.office] = moment
+        _keep_newest(months, (local.year, local.month), moment)
+        _keep_newest(offices, release.office, moment)
         for topic in release.topics:
-            if topics.get(topic, moment) <= moment:
-                topics[topic] = moment
+            _keep_newest(topics, topic, moment)
     pages = [Page((("", "/"),), None), _everywhere(settings, urls.home, newest)]  # the chooser: no language
     pages += (
         _everywhere(settings, partial(urls.topic_page, topic=topic), topics[topic])
@@ -174,6 +170,11 @@ def _walk(published: Published) -> tuple[tuple[Page, ...], datetime | None, dict
         for (year, month), moment in sorted(months.items(), reverse=True)
     )
     return tuple(pages), newest, dict(sorted(years.items(), reverse=True))
+
+
+def _keep_newest(table: dict[_K, datetime], key: _K, moment: datetime) -> None:
+    if key not in table or table[key] < moment:
+        table[key] = moment
 
 
 def _release_page(settings: Settings, release: Release, updated: datetime) -> Page:
