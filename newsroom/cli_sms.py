@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from newsroom.config import Settings, find_root, load_settings
 from newsroom.content.loader import load_newsroom
-from newsroom.delivery.sms_keywords import parse_inbound, reply_for
 from newsroom.errors import NewsroomError
-from newsroom.lazy import LazyConsole
-from newsroom.render.sms import compose_alert
+from newsroom.lazy import LazyConsole, lazy_module
+
+if TYPE_CHECKING:
+    from newsroom.delivery import sms_keywords as keywords
+    from newsroom.render import sms as alerts
+else:  # they load Babel and the catalogs, which `newsroom build` would pay for before it can start
+    keywords = lazy_module("newsroom.delivery.sms_keywords")
+    alerts = lazy_module("newsroom.render.sms")
 
 console = LazyConsole(highlight=False, soft_wrap=True)
 RootOption = Annotated[Path | None, typer.Option("--root", help="The newsroom folder (holds newsroom.toml).")]
@@ -40,7 +45,7 @@ def preview(
             raise NewsroomError(
                 f"--language {code!r}: not in newsroom.toml ({', '.join(settings.language_codes)})"
             )
-        alert = compose_alert(release, code, settings)
+        alert = alerts.compose_alert(release, code, settings)
         cut = ", text cut to fit" if alert.shortened else ""
         budget = settings.sms.segment_budget
         console.print(
@@ -58,9 +63,9 @@ def reply(
 ) -> None:
     """Show how an inbound text is understood and the reply it gets."""
     settings = _settings(root)
-    inbound = parse_inbound(text, settings)
+    inbound = keywords.parse_inbound(text, settings)
     console.print(f"intent: {inbound.intent.value}", markup=False)
-    console.print(reply_for(inbound, language, settings), markup=False)
+    console.print(keywords.reply_for(inbound, language, settings), markup=False)
 
 
 def register(app: typer.Typer, typer_class: type[typer.Typer]) -> None:
