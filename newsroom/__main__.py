@@ -9,6 +9,9 @@ def run() -> None:
     # The command's imports make a quarter of a million objects that live as long as it does: the
     # cyclic collector scanned them over and over while they were made (30 ms of every command).
     gc.disable()
+    from newsroom.content import scan
+
+    scan.start_early(sys.argv[1:])  # a rebuild's scan, beside the imports (see start_early)
     from newsroom import cli
 
     gc.freeze()

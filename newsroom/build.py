@@ -14,8 +14,9 @@ from datetime import datetime
 from functools import partial
 
 from newsroom.config import Settings
-from newsroom.content.loader import Meanwhile, ReleaseScan, load_newsroom
+from newsroom.content.loader import Meanwhile, load_newsroom
 from newsroom.content.models import Newsroom
+from newsroom.content.scan import ReleaseScan
 from newsroom.diagnostics import Diagnostic, errors, promote_warnings
 from newsroom.errors import ContentError
 from newsroom.gate import Published, gate

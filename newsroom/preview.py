@@ -18,7 +18,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from newsroom.config import CONFIG_NAME, Settings, load_settings
-from newsroom.content.loader import ReleaseScan, scan_releases
+from newsroom.content.scan import ReleaseScan, scan_releases
 from newsroom.errors import NewsroomError
 from newsroom.render import site, site_pages
 from newsroom.render.base import remember_across_builds

@@ -14,8 +14,9 @@ import pytest
 
 from newsroom.config import Settings, load_settings
 from newsroom.content import loader, memo
-from newsroom.content.loader import _release_folders, load_newsroom
+from newsroom.content.loader import load_newsroom
 from newsroom.content.models import Newsroom, Release
+from newsroom.content.scan import folder_signature, release_folders
 from newsroom.errors import ContentError
 
 FOLDER = Path("releases/2024/2024-11-25-new-york-experience")
@@ -89,10 +90,10 @@ def test_an_asset_changed_in_a_subfolder_is_noticed(settings: Settings) -> None:
     folder = settings.root / "releases/2024/2024-12-03-city-digital-services-plain-language"
     (folder / "images").mkdir()
     (folder / "images" / "map.png").write_bytes(b"png")
-    before = memo.folder_signature(folder)
+    before = folder_signature(folder)
     _assert_cache_agrees(settings)
     (folder / "images" / "map.png").write_bytes(b"a larger png")
-    assert memo.folder_signature(folder) != before
+    assert folder_signature(folder) != before
     _assert_cache_agrees(settings)
 
 
@@ -229,15 +230,15 @@ def test_the_scan_finds_what_rglob_finds_in_the_same_order(tmp_path: Path) -> No
     (releases / "2024/2024-05-05-dup/ru.md").symlink_to(releases / "en.md")
     (releases / "2024/2024-05-05-dup/zh.md").symlink_to(releases / "missing.md")
     (releases / "2024/2024-09-09-linked").symlink_to(releases / "2024/2024-05-05-dup")
-    found = {Path(f.path): [Path(f.path) / name for name in f.files] for f in _release_folders(releases)}
+    found = {Path(f.path): [Path(f.path) / name for name in f.files] for f in release_folders(releases)}
     expected = _rglob_folders(releases)
     assert list(found.items()) == list(expected.items())
     (releases / "2024/2024-05-05-dup/zh.md").unlink()  # a dangling link: both signatures raise
-    whole = _release_folders(releases, signatures=True)
-    parts = [_release_folders(releases, signatures=True, part=(k, 2)) for k in range(2)]
+    whole = release_folders(releases, signatures=True)
+    parts = [release_folders(releases, signatures=True, part=(k, 2)) for k in range(2)]
     assert all(parts) and sorted((f for part in parts for f in part), key=lambda f: f.order) == whole
-    for folder in _release_folders(releases, signatures=True):
-        assert folder.signature == memo.folder_signature(Path(folder.path))
+    for folder in release_folders(releases, signatures=True):
+        assert folder.signature == folder_signature(Path(folder.path))
 
 
 def test_the_collector_is_left_as_it_was(settings: Settings) -> None:
@@ -322,3 +323,31 @@ def test_a_rebuild_after_an_edit_does_not_import_the_contact_checkers(settings: 
     run = subprocess.run([sys.executable, "-c", script, str(settings.root)], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[]"
+
+
+def test_a_build_starts_its_scan_before_it_imports_newsroom(sample_settings: Settings) -> None:
+    """`newsroom build` scans releases/ beside its imports, where the release cache exists; the
+    loader takes that scan (once), and an edit the scan saw is in the build."""
+    from newsroom.content import scan
+
+    settings = sample_settings
+    root, releases = settings.root, settings.releases_dir
+    command = ["build", "--no-pdf", "--root", str(root)]
+    scan.start_early(command)
+    assert scan.take_early(releases) is None  # no release cache yet: nothing started
+    _cached(settings)
+    for other in (["status", "--root", str(root)], [*command, "--help"], ["build", f"--root={root.parent}"]):
+        scan.start_early(other)
+        assert scan.take_early(releases) is None, other
+    path = root / FOLDER / "en.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\nSeen by the early scan.\n", encoding="utf-8")
+    _bump(path)
+    scan.start_early(["build", "--no-pdf", f"--root={root / 'releases'}"])  # a folder inside the newsroom
+    assert scan.take_early(root / "elsewhere") is None  # another newsroom's: left for its own
+    early = scan.take_early(releases)
+    assert early is not None and scan.take_early(releases) is None  # taken once
+    assert tuple(early) == scan.scan_releases(releases)
+    scan.start_early(command)
+    newsroom = _cached(settings)
+    assert scan.take_early(releases) is None  # the loader took it
+    assert "Seen by the early scan." in newsroom.by_slug("new-york-experience").body

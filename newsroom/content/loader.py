@@ -9,11 +9,10 @@ import multiprocessing
 import os
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
-from functools import partial
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar, get_args, get_origin
+from typing import Any, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
@@ -26,9 +25,7 @@ from newsroom.content.memo import (
     FREEZE_FROM,
     SHARDS,
     FolderMemo,
-    Signature,
     collector_paused,
-    listing_signature,
     open_memo,
     read_shard,
     shard_bytes,
@@ -43,9 +40,9 @@ from newsroom.content.models import (
     accept_contacts,
     fingerprint_of,
 )
+from newsroom.content.scan import BackgroundScan, Folder, release_folders, take_early
 from newsroom.content.times import TIME_HINT
 from newsroom.diagnostics import Diagnostic, Severity, relative
-from newsroom.forked import Forked
 
 FOLDER_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-([a-z0-9][a-z0-9-]*)$")
 FORMAT_DOC = "see docs/release-format.md"
@@ -76,7 +73,7 @@ def load_newsroom(
     settings: Settings,
     *,
     cache: Path | None = None,
-    scan: Iterable[_Folder] | None = None,
+    scan: Iterable[Folder] | None = None,
     meanwhile: Meanwhile | None = None,
 ) -> Newsroom:
     """Every release under releases/, validated; releases with errors are left out and reported.
@@ -89,14 +86,14 @@ def load_newsroom(
     """
     report = _Report(settings.root)
     if scan is None and cache is not None and cache.with_suffix(".d").is_dir():
-        scan = _BackgroundScan(settings.releases_dir)  # looks at every file while the cache is read
+        scan = take_early(settings.releases_dir) or BackgroundScan(settings.releases_dir)
     memo = open_memo(cache, settings) if cache else None
-    if isinstance(scan, _BackgroundScan) and meanwhile is not None:
+    if isinstance(scan, BackgroundScan) and meanwhile is not None:
         meanwhile(False)
     folders = (
         list(scan)
         if scan is not None
-        else _release_folders(settings.releases_dir, signatures=memo is not None)
+        else release_folders(settings.releases_dir, signatures=memo is not None)
     )
     with collector_paused(freeze=len(folders) >= FREEZE_FROM):
         releases = _load_releases(folders, settings, memo, report, meanwhile)
@@ -104,14 +101,14 @@ def load_newsroom(
 
 
 def _load_releases(
-    folders: list[_Folder],
+    folders: list[Folder],
     settings: Settings,
     memo: FolderMemo | None,
     report: _Report,
     meanwhile: Meanwhile | None,
 ) -> list[Release]:
     loaded: dict[str, Loaded] = {}
-    unread: list[_Folder] = []
+    unread: list[Folder] = []
     for folder in folders:
         hit = memo.get(folder.path, folder.signature) if memo is not None else None
         if hit is None:
@@ -135,24 +132,15 @@ def _load_releases(
     return releases
 
 
-class _Folder(NamedTuple):
-    """A folder holding .md files, as one scandir listing saw it."""
-
-    order: tuple[str, ...]  # its path below releases/: sorts like the folder's Path
-    path: str
-    files: list[str]  # names of its .md files, sorted
-    signature: Signature  # for the cache: its files' names, mtimes and sizes; () without a cache
-
-
 Loaded = tuple[Release | None, list[Diagnostic]]  # a folder's release (None if broken), its problems
 # From this many folders to read (a cold build, a fresh checkout) they are read in forked processes,
 # one per core: parsing is most of a cold load (3.9 s of YAML and validation at 10,000 releases).
 PARALLEL_FROM = 400
-_UNREAD: tuple[list[list[_Folder]], Settings, FolderMemo | None] | None = None  # for forked readers
+_UNREAD: tuple[list[list[Folder]], Settings, FolderMemo | None] | None = None  # for forked readers
 
 
 def _read_folders(
-    folders: list[_Folder],
+    folders: list[Folder],
     settings: Settings,
     memo: FolderMemo | None,
     meanwhile: Meanwhile | None,
@@ -167,7 +155,7 @@ def _read_folders(
         return loaded
     # one task per cache shard: a reader pickles the shard's folders once, for the cache file and
     # for the way back here
-    groups: list[list[_Folder]] = [[] for _ in range(SHARDS)]
+    groups: list[list[Folder]] = [[] for _ in range(SHARDS)]
     for folder in folders:
         groups[shard_of(folder.path)].append(folder)
     global _UNREAD
@@ -203,98 +191,11 @@ def _read_group(index: int) -> tuple[bytes, bool]:
     return data, False
 
 
-def _read_folder(folder: _Folder, settings: Settings) -> Loaded:
+def _read_folder(folder: Folder, settings: Settings) -> Loaded:
     report = _Report(settings.root)
     path = Path(folder.path)
     release = _load_folder(path, [path / name for name in folder.files], settings, report)
     return release, report.items
-
-
-ReleaseScan = tuple[_Folder, ...]
-
-
-def scan_releases(releases_dir: Path) -> ReleaseScan:
-    """The release folders and the names, sizes and mtimes of their files: equal scans mean
-    nothing a build reads under releases/ changed."""
-    return tuple(_release_folders(releases_dir, signatures=True))
-
-
-class _BackgroundScan:
-    """`scan_releases` in forked children while this process reads the release cache, which takes
-    about as long (0.15-0.2 s each at 10,000 releases). Two children, each with every other top-level
-    folder: while this process is busy they share the other core, and they finish together with it.
-    Iterating waits for them; if one could not start or failed, the scan is done here."""
-
-    PARTS = 2
-
-    def __init__(self, releases_dir: Path) -> None:
-        self.releases_dir = releases_dir
-        self.found: ReleaseScan | None = None
-        self.children = [
-            Forked(partial(_release_folders, releases_dir, signatures=True, part=(part, self.PARTS)))
-            for part in range(self.PARTS)
-        ]
-
-    def __iter__(self) -> Iterator[_Folder]:
-        if self.found is None:
-            parts = [child.result() for child in self.children]
-            if all(part is not None for part in parts):
-                found = [folder for part in parts if part is not None for folder in part]
-                self.found = tuple(sorted(found, key=lambda folder: folder.order))
-            else:
-                self.found = scan_releases(self.releases_dir)
-        return iter(self.found)
-
-
-def _release_folders(
-    releases_dir: Path, *, signatures: bool = False, part: tuple[int, int] = (0, 1)
-) -> list[_Folder]:
-    """Folders with .md files, in path order: what `releases_dir.rglob("*.md")` finds, less hidden
-    files and folders, from one scandir per folder (rglob plus a stat per file was 2 s at 10,000).
-    With `part` (k, n), only what is below every n-th top-level folder (by name) from the k-th, and
-    with k = 0 the top level's own files: the parts of a scan split between processes."""
-    if not releases_dir.is_dir() or any(name.startswith(".") for name in releases_dir.parts):
-        return []
-    found: list[_Folder] = []
-    _scan(str(releases_dir), (), found, signatures, part)
-    found.sort(key=lambda folder: folder.order)
-    return found
-
-
-def _scan(
-    directory: str,
-    order: tuple[str, ...],
-    found: list[_Folder],
-    signatures: bool,
-    part: tuple[int, int] = (0, 1),
-) -> None:
-    try:
-        with os.scandir(directory) as listing:
-            entries = sorted(listing, key=lambda entry: entry.name) if part[1] > 1 else list(listing)
-    except PermissionError:  # rglob skips what it may not read
-        return
-    files = []
-    folders = 0
-    for entry in entries:
-        name = entry.name
-        if name.startswith("."):
-            continue
-        if entry.is_dir(follow_symlinks=False):  # like rglob, symlinked folders are not followed
-            if folders % part[1] == part[0]:
-                _scan(entry.path, (*order, name), found, signatures)
-            folders += 1
-        elif name.endswith(".md") and part[0] == 0 and _is_file(entry):
-            files.append(name)
-    if files:
-        signature = listing_signature(directory, entries) if signatures else ()
-        found.append(_Folder(order, directory, sorted(files), signature))
-
-
-def _is_file(entry: os.DirEntry[str]) -> bool:
-    try:
-        return entry.is_file()
-    except OSError:
-        return False
 
 
 def _load_folder(folder: Path, files: list[Path], settings: Settings, report: _Report) -> Release | None:

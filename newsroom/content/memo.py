@@ -15,7 +15,6 @@ import hashlib
 import io
 import os
 import pickle
-import sys
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,9 +23,9 @@ from typing import IO, Any
 
 from newsroom.config import Settings
 from newsroom.content.models import FOLDER_TEXT, PACKED_META, Release, Translation, folder_text, packed_meta
+from newsroom.content.scan import Signature
 from newsroom.diagnostics import Diagnostic
 
-Signature = tuple[tuple[str, int, int], ...]
 Entry = tuple[Signature, Release | None, list[Diagnostic]]
 CODE_DIR = Path(__file__).resolve().parent
 KEYS_CODE = CODE_DIR.parent / "keys.py"
@@ -39,36 +38,6 @@ PATH_TYPE = type(Path())
 FREEZE_FROM = 1000
 # What unpickling a damaged shard, or one written by other code, raises
 UNREADABLE = (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError)
-
-
-def folder_signature(folder: Path) -> Signature:
-    """Every file under `folder` (recursively) as (relative path, mtime, size), sorted."""
-    entries = []
-    for directory, _, names in os.walk(folder):
-        for name in names:
-            stat = os.stat(os.path.join(directory, name))
-            entries.append(
-                (os.path.relpath(os.path.join(directory, name), folder), stat.st_mtime_ns, stat.st_size)
-            )
-    return tuple(sorted(entries))
-
-
-def listing_signature(folder: str, entries: list[os.DirEntry[str]]) -> Signature:
-    """folder_signature from the folder's own scandir entries: one stat per file, no second listing.
-
-    A folder with subfolders (rare: assets in a subfolder) takes the recursive os.walk route.
-    """
-    files = []
-    for entry in entries:
-        try:
-            is_dir = entry.is_dir()
-        except OSError:
-            is_dir = False
-        if is_dir:
-            return folder_signature(Path(folder))
-        stat = entry.stat()  # follows symlinks, like os.stat in folder_signature
-        files.append((sys.intern(entry.name), stat.st_mtime_ns, stat.st_size))
-    return tuple(sorted(files))
 
 
 def _generation(settings: Settings) -> str:

@@ -53,8 +53,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from newsroom.config import Settings
-from newsroom.content.loader import ReleaseScan
 from newsroom.content.memo import collector_paused
+from newsroom.content.scan import ReleaseScan
 from newsroom.errors import RenderError
 from newsroom.forked import Forked
 from newsroom.gate import Published, gate
