@@ -197,8 +197,8 @@ class _Pickler(pickle.Pickler):
     """Pickles a Path as (its parent, its name), each parent once per shard. Without `bodies` (the
     cache's shards), a release or translation is pickled without its Markdown body, with its front
     matter pickled on its own and its folder as a string, each made again when asked for (see
-    models._missing_body, _missing_meta, _missing_folder): a rebuild keys every release by the
-    fields Release copies out of its front matter, and renders a few.
+    models._missing): a rebuild keys every release by the fields Release copies out of its front
+    matter, and renders a few.
 
     A plain Path pickles as all its parts, and unpickling re-parses every one of them: that was half
     the load time (readers still send their releases' folders back as Paths). Bodies were 85% of the

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
@@ -260,7 +260,7 @@ class Release:
     body_images: bool = False  # a body (the original's or a translation's) has Markdown images
     fingerprint: str = ""  # what its outputs are made of (see fingerprint_of): kept in the release cache
     # What the gate, listings, feeds and sitemaps read of every release, copied out of `meta`: the
-    # release cache restores `meta` only when something asks for it (see _missing_meta), and a
+    # release cache restores `meta` only when something asks for it (see _missing), and a
     # rebuild asks for it of the few releases it renders, not of all 10,000 it keys.
     status: Status = field(init=False)
     kind: Kind = field(init=False)
@@ -383,7 +383,7 @@ def _missing_body(text: Release | Translation, name: str, same_file: Callable[[b
 
 
 def packed_meta(text: Release | Translation) -> bytes:
-    """The text's front matter, pickled: how the release cache keeps it (see _missing_meta)."""
+    """The text's front matter, pickled: how the release cache keeps it (see _missing)."""
     packed = text.__dict__.get(PACKED_META)
     return packed if packed is not None else pickle.dumps(text.meta, pickle.HIGHEST_PROTOCOL)
 
@@ -393,16 +393,19 @@ PACKED_META = "_packed_meta"  # in the __dict__ of a release or translation from
 
 def _missing(text: Release | Translation, name: str, same_file: Callable[[bytes], bool]) -> object:
     """What the release cache leaves out of a release or translation, made again when asked for:
-    its front matter, its folder's Path, its body (from its file, which `same_file` checks)."""
+    its front matter (kept pickled: unpickling 10,000 releases' pydantic models was most of a
+    rebuild's load, where it renders a few; the fields every release is keyed by are copied out, see
+    Release), its folder's Path (kept as a string: making 11,000 Paths was a tenth of loading the
+    cache), its body (read again from its file, which `same_file` checks)."""
     if name == "meta":
-        return _missing_meta(text)
+        return _restore(text, "meta", PACKED_META, pickle.loads)
     if name == "folder":
-        return _missing_folder(text)
+        return _restore(text, "folder", FOLDER_TEXT, Path)
     return _missing_body(text, name, same_file)
 
 
 def folder_text(text: Release | Translation) -> str:
-    """The text's folder as a string: how the release cache keeps it (see _missing_folder)."""
+    """The text's folder as a string: how the release cache keeps it (see _missing)."""
     kept = text.__dict__.get(FOLDER_TEXT)
     return kept if kept is not None else str(text.folder)
 
@@ -410,27 +413,17 @@ def folder_text(text: Release | Translation) -> str:
 FOLDER_TEXT = "_folder_text"  # in the __dict__ of a release or translation from the release cache
 
 
-def _missing_folder(text: Release | Translation) -> Path:
-    """The folder of a release or translation from the release cache, which keeps it as a string:
-    making 11,000 Paths was a tenth of loading the cache, and a rebuild asks for a few of them."""
-    kept = text.__dict__.get(FOLDER_TEXT)
+def _restore(
+    text: Release | Translation, name: str, kept_under: str, make: Callable[[Any], object]
+) -> object:
+    """Attribute `name` of a release or translation from the release cache, made from what the
+    cache kept under `kept_under` and set, so it is made once."""
+    kept = text.__dict__.get(kept_under)
     if kept is None:
-        raise AttributeError(f"{type(text).__name__!r} object has no attribute 'folder'")
-    folder = Path(kept)
-    object.__setattr__(text, "folder", folder)
-    return folder
-
-
-def _missing_meta(text: Release | Translation) -> OriginalMeta | TranslationMeta:
-    """The front matter of a release or translation from the release cache, which keeps it pickled
-    (see memo): unpickling 10,000 releases' pydantic models was most of a rebuild's load, where it
-    renders a few of them; the fields every release is keyed by are copied out (see Release)."""
-    packed = text.__dict__.get(PACKED_META)
-    if packed is None:
-        raise AttributeError(f"{type(text).__name__!r} object has no attribute 'meta'")
-    meta: OriginalMeta | TranslationMeta = pickle.loads(packed)
-    object.__setattr__(text, "meta", meta)
-    return meta
+        raise AttributeError(f"{type(text).__name__!r} object has no attribute {name!r}")
+    value = make(kept)
+    object.__setattr__(text, name, value)
+    return value
 
 
 def _nonempty(model: BaseModel) -> dict[str, object]:
