@@ -16,7 +16,7 @@ from functools import partial
 from newsroom.config import Settings
 from newsroom.content.loader import Meanwhile, load_newsroom
 from newsroom.content.models import Newsroom
-from newsroom.content.scan import ReleaseScan
+from newsroom.content.scan import RELEASE_CACHE, ReleaseScan
 from newsroom.diagnostics import Diagnostic, errors, promote_warnings
 from newsroom.errors import ContentError
 from newsroom.gate import Published, gate
@@ -75,7 +75,7 @@ def check(
 ) -> tuple[Newsroom, list[Diagnostic]]:
     """Load and validate everything; with strict, warnings count as errors. `meanwhile`: see
     load_newsroom."""
-    cache = settings.var_dir / "cache" / "releases.pickle"
+    cache = settings.root / RELEASE_CACHE
     newsroom = load_newsroom(settings, cache=cache, scan=scan, meanwhile=meanwhile)
     diagnostics = list(newsroom.diagnostics)
     return newsroom, promote_warnings(diagnostics) if strict else diagnostics

@@ -21,10 +21,11 @@ from pydantic import (
     model_validator,
 )
 
+from newsroom.content.scan import CONFIG_NAME as CONFIG_NAME
+from newsroom.content.scan import newsroom_root
 from newsroom.diagnostics import Diagnostic, Severity
 from newsroom.errors import ConfigError
 
-CONFIG_NAME = "newsroom.toml"
 DEV_SECRET = "development-only-secret-do-not-use"
 
 # Environment variables that override a setting (secrets are never in the file at all).
@@ -266,13 +267,13 @@ def secret(name: str, default: str = "") -> str:
 
 def find_root(start: Path) -> Path:
     """The directory holding newsroom.toml: `start` or one of its parents."""
-    start = start.resolve()
-    for folder in (start, *start.parents):
-        if (folder / CONFIG_NAME).is_file():
-            return folder
-    raise ConfigError(
-        f"no {CONFIG_NAME} in {start} or its parents (fix: run inside a newsroom or pass --root DIR)"
-    )
+    root = newsroom_root(start)
+    if root is None:
+        where = start.resolve()
+        raise ConfigError(
+            f"no {CONFIG_NAME} in {where} or its parents (fix: run inside a newsroom or pass --root DIR)"
+        )
+    return root
 
 
 def load_settings(root: Path, environ: dict[str, str] | None = None) -> Settings:

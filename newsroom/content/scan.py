@@ -69,8 +69,9 @@ class BackgroundScan:
 
 # Commands whose first step is loading the releases against the release cache.
 EARLY_COMMANDS = frozenset({"build", "publish"})
-CONFIG_NAME = "newsroom.toml"  # as config.CONFIG_NAME; config imports pydantic, this module must not
-CACHE_FOLDER = Path("var", "cache", "releases.d")  # the release cache's shards (see build.check)
+# Here, not in config (which imports pydantic): where a newsroom's settings and release cache are.
+CONFIG_NAME = "newsroom.toml"
+RELEASE_CACHE = Path("var", "cache", "releases.pickle")  # its shards are in releases.d/ (see memo)
 _early: tuple[Path, BackgroundScan] | None = None
 
 
@@ -84,8 +85,11 @@ def start_early(argv: Sequence[str]) -> None:
     command = next((arg for arg in argv if not arg.startswith("-")), "")
     if command not in EARLY_COMMANDS or "--help" in argv:
         return
-    root = _find_root(Path(_root_option(argv) or "."))
-    if root is not None and (root / CACHE_FOLDER).is_dir():
+    try:
+        root = newsroom_root(Path(_root_option(argv) or "."))
+    except OSError:  # a working folder that is gone, say: the command reports what it meets
+        return
+    if root is not None and (root / RELEASE_CACHE).with_suffix(".d").is_dir():
         _early = root / "releases", BackgroundScan(root / "releases")
 
 
@@ -107,12 +111,10 @@ def _root_option(argv: Sequence[str]) -> str | None:
     return None
 
 
-def _find_root(start: Path) -> Path | None:
-    """As config.find_root, without its errors: the command reports a missing newsroom.toml."""
-    try:
-        start = start.resolve()
-    except OSError:
-        return None
+def newsroom_root(start: Path) -> Path | None:
+    """The directory holding newsroom.toml: `start` or one of its parents; None if there is none
+    (config.find_root says so to the user)."""
+    start = start.resolve()
     return next((folder for folder in (start, *start.parents) if (folder / CONFIG_NAME).is_file()), None)
 
 
