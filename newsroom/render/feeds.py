@@ -216,9 +216,7 @@ class EntryCache:
             return Stored({})
         if not (isinstance(stored, tuple) and len(stored) == 2 and stored[0] == self.prefix):
             return Stored({})
-        if not isinstance(stored[1], Stored):
-            return Stored({})
-        return stored[1]
+        return stored[1] if isinstance(stored[1], Stored) else Stored({})
 
     def write(self, scope: FeedScope, stored: Stored) -> None:
         payload = pickle.dumps((self.prefix, stored), pickle.HIGHEST_PROTOCOL)
