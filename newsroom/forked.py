@@ -7,8 +7,10 @@ the parent's (buffers, atexit handlers, temporary files).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
+import signal
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -43,6 +45,17 @@ class Forked(Generic[T]):
             return None
         result: T | None = pickle.loads(data)
         return result
+
+    def stop(self) -> None:
+        """End the child now, its work unwanted."""
+        if self.child is None:
+            return
+        pid, reading = self.child
+        self.child = None
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        os.close(reading)
+        os.waitpid(pid, 0)
 
 
 def _run_in_child(work: Callable[[], object], reading: int, writing: int) -> None:

@@ -6,6 +6,8 @@ import json
 import os
 import re
 import shutil
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -491,3 +493,67 @@ def test_attachments_are_copied_and_linked_in_every_language(sample_root: Path) 
     )
     arabic = page(sample_root, "/ar/releases/city-digital-services-plain-language/")
     assert f'<a href="{media}" lang="en" dir="ltr">The four principles (PDF)</a>' in arabic
+
+
+# --- many units: rendered by this process and forked children together ----------------------------
+
+MANY = 3 * builder.POOL_THRESHOLD
+
+
+def _slow_note(number: int) -> list[Artifact]:
+    time.sleep(0.002)  # long enough that every process gets chunks to render
+    return [Artifact(f"notes/{number}.txt", f"note {number} by {os.getpid()}".encode())]
+
+
+def _note_units(render: Callable[[int], list[Artifact]]) -> list[Unit]:
+    return [Unit(f"test:note:{number}", "k", render, (number,)) for number in range(MANY)]
+
+
+def _written(public: Path) -> dict[str, str]:
+    return {path.name: path.read_text() for path in (public / "notes").iterdir()}
+
+
+def test_many_units_are_shared_by_every_core_and_each_reports_its_files(tmp_path: Path) -> None:
+    made = builder.render_units(_note_units(_slow_note), builder.Output(tmp_path, {}))
+
+    written = _written(tmp_path)
+    assert sorted(written) == sorted(f"{number}.txt" for number in range(MANY))
+    assert made == {
+        f"test:note:{number}": {
+            f"notes/{number}.txt": builder._sha((tmp_path / f"notes/{number}.txt").read_bytes())
+        }
+        for number in range(MANY)
+    }
+    writers = {text.rsplit(" ", 1)[1] for text in written.values()}
+    assert str(os.getpid()) in writers and len(writers) == (os.cpu_count() or 1)
+
+
+def test_what_a_failed_child_took_is_rendered_by_this_process(tmp_path: Path) -> None:
+    parent = os.getpid()
+
+    def dies_in_a_child(number: int) -> list[Artifact]:
+        if os.getpid() != parent and number % 7 == 3:
+            raise MemoryError  # whatever goes wrong in a child, this process only sees it fail
+        return _slow_note(number)
+
+    made = builder.render_units(_note_units(dies_in_a_child), builder.Output(tmp_path, {}))
+
+    written = _written(tmp_path)
+    assert len(made) == MANY and len(written) == MANY
+    redone = [written[f"{number}.txt"] for number in range(MANY) if number % 7 == 3]
+    assert any(text.endswith(f"by {parent}") for text in redone)
+
+
+def test_a_unit_failing_among_many_names_itself_and_stops_the_children(tmp_path: Path) -> None:
+    parent = os.getpid()
+
+    def fails_here_halfway(number: int) -> list[Artifact]:
+        if os.getpid() == parent and number >= MANY // 2:
+            raise RenderError("the template broke")
+        return _slow_note(number)
+
+    with pytest.raises(RenderError, match=r"test:note:\d+: the template broke"):
+        builder.render_units(_note_units(fails_here_halfway), builder.Output(tmp_path, {}))
+    written = len(_written(tmp_path))
+    time.sleep(0.1)
+    assert len(_written(tmp_path)) == written  # nothing writes on after the failure was raised

@@ -8,9 +8,10 @@ Layout on disk (all under the newsroom root):
     .site-builds/incoming/              a small change's files (in one folder, named by a hash of
                                         their paths), and its plan once they are all there
 
-Only units whose key differs from the live manifest's are rendered (in a pool of forked processes,
-one per core, when there are many: only an index goes to a worker, which writes the unit's files
-itself and sends back their hashes). What happens next depends on the size of the change.
+Only units whose key differs from the live manifest's are rendered (when there are many, on every
+core: by this process and forked children, each taking the next chunk of units by index and writing
+their files itself; a child sends back only their hashes). What happens next depends on the size of
+the change.
 
 A small change (up to PATCH_UNITS units: editing, adding or withdrawing a few releases) is patched
 into the live tree. The rendered files whose bytes differ are written to `incoming/`; only when every
@@ -39,12 +40,10 @@ import fcntl
 import gc
 import hashlib
 import marshal
-import multiprocessing
 import os
 import pickle
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -72,10 +71,10 @@ PLAN = "plan.pickle"
 # Up to this many units to render, the change is patched into the live tree (see the docstring). One
 # release changed re-renders about 60; a template or settings change, thousands.
 PATCH_UNITS = 1_000
-# Below this many units to render, starting a pool (forking a process that may hold 10,000 releases)
+# Below this many units to render, forking children (of a process that may hold 10,000 releases)
 # costs more than it saves: a one-release change renders about 30 units in-process.
 POOL_THRESHOLD = 100
-# Workers grow as they render (caches, copied pages, a fragmented heap): fresh ones after this many
+# Children grow as they render (caches, copied pages, a fragmented heap): fresh ones after this many
 # units (a release's pages are one unit) keep a 10,000-release cold build well under 1 GiB (they
 # start warm: see _warm_up): 4,000 units a batch peaked at 650 MiB, 10,000 at 800 MiB.
 POOL_BATCH = 4_000
@@ -137,7 +136,7 @@ def build_site(
     """Render what changed since the live build and swap the result in; see the module docstring.
 
     `heavy_renderer` renders the heavy units (PDFs) elsewhere, e.g. in a long-lived pool that keeps
-    WeasyPrint warm; without it they share the fork pool with the pages (started first).
+    WeasyPrint warm; without it they are rendered with the pages (first: see render_units).
     With `split`, a rebuild works out the keys of the feeds, sitemaps and short links (and renders
     the few that changed) in a forked child while this process does the pages: see _split_rebuild."""
     # A build makes hundreds of thousands of objects (units, keys, manifests) and no cyclic garbage:
@@ -504,24 +503,64 @@ def render_units(units: Sequence[Unit], output: Output) -> UnitFiles:
     try:
         if len(units) < POOL_THRESHOLD or (os.cpu_count() or 1) < 2:
             return {units[i].name: _render_index(i) for i in order}
-        gc.freeze()  # the workers' collector then never walks (and so copies) the parent's objects
-        made: UnitFiles = {}
+        gc.freeze()  # the children's collector then never walks (and so copies) this process's objects
+        made: dict[int, dict[str, str]] = {}
         for start in range(0, len(order), POOL_BATCH):
-            made.update(_render_in_pool(units, order[start : start + POOL_BATCH]))
-        return made
+            made.update(_render_shared(order[start : start + POOL_BATCH]))
+        return {units[i].name: made[i] for i in order}
     finally:
         _PENDING, _OUTPUT = (), Output(Path(), {})
 
 
-def _render_in_pool(units: Sequence[Unit], order: list[int]) -> UnitFiles:
-    context = multiprocessing.get_context("fork")
-    # no cyclic collection in workers: rendering makes next to no cyclic garbage (300 objects in
+def _render_shared(order: list[int]) -> dict[int, dict[str, str]]:
+    """On every core: this process and a forked child per other core take chunks of `order` in
+    turn until none is left, each chunk's number read from a pipe (as make's jobserver hands out
+    tokens). Rendering here too, instead of in one more child (a pool), saves what that child would
+    copy: a forked process copies each page of memory it touches (16,000 pages each in a cold build
+    at 1,000 releases), and the pool sent every result through its queue. A child that fails leaves
+    its unfinished chunks to this process, which then meets the failure itself; a failure here stops
+    the children before it goes on."""
+    # chunks of at most 64 units (some 30 ms): whoever finishes first idles for at most one chunk
+    size = max(1, min(len(order) // 64, 64))
+    chunks = [order[start : start + size] for start in range(0, len(order), size)]
+    tickets, writing = os.pipe()
+    try:
+        # a few hundred bytes at most: far less than a pipe holds, so this never waits
+        os.write(writing, b"".join(number.to_bytes(TICKET) for number in range(len(chunks))))
+        os.close(writing)
+        children = [
+            Forked(partial(_take_chunks_in_child, chunks, tickets)) for _ in range((os.cpu_count() or 2) - 1)
+        ]
+        try:
+            made = _take_chunks(chunks, tickets)
+        except BaseException:
+            for child in children:
+                child.stop()  # before the caller drops what was written: they write there too
+            raise
+    finally:
+        os.close(tickets)
+    for child in children:
+        made.update(child.result() or {})
+    made.update((index, _render_index(index)) for index in order if index not in made)
+    return made
+
+
+TICKET = 2  # bytes of a chunk's number in the pipe: a read this short is never split between readers
+
+
+def _take_chunks_in_child(chunks: list[list[int]], tickets: int) -> dict[int, dict[str, str]]:
+    # no cyclic collection in a child: rendering makes next to no cyclic garbage (300 objects in
     # 3,700 units), and the collector's passes were 5% of a worker's time
-    with ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=context, initializer=gc.disable) as pool:
-        # chunks of at most 64 units (some 30 ms): the worker that finishes first idles for at most
-        # one chunk at the end of each batch (with 156-unit chunks at 10,000 releases, 0.1 s a batch)
-        results = pool.map(_render_index, order, chunksize=max(1, min(len(order) // 64, 64)))
-        return {units[i].name: files for i, files in zip(order, results, strict=True)}
+    gc.disable()
+    return _take_chunks(chunks, tickets)
+
+
+def _take_chunks(chunks: list[list[int]], tickets: int) -> dict[int, dict[str, str]]:
+    """Render chunk after chunk, each named by the next ticket read, until the pipe is empty."""
+    made: dict[int, dict[str, str]] = {}
+    while ticket := os.read(tickets, TICKET):
+        made.update((index, _render_index(index)) for index in chunks[int.from_bytes(ticket)])
+    return made
 
 
 def _render_index(index: int) -> dict[str, str]:
@@ -603,7 +642,9 @@ def _make_room(public: Path, path: str, *, replace: bool) -> str:
             os.makedirs(folder, exist_ok=True)
         _FOLDERS.add(folder)
     if replace:
-        os.unlink(destination)
+        # already gone when a child that failed had unlinked it and this process renders it again
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(destination)
     return destination
 
 
