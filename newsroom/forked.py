@@ -1,20 +1,25 @@
-"""Work done in a forked child while this process does something else; the result comes back pickled.
+"""Work done in forked children while this process does something else (or its share of the same
+work); the results come back pickled.
 
-For short pieces of work on data this process already holds (a fork shares it for free), where a
-process pool would cost more than the work. The child ends with os._exit: it runs no clean-up of
-the parent's (buffers, atexit handlers, temporary files).
+For work on data this process already holds (a fork shares it for free), where a process pool would
+cost more than the work, or copy more: each process copies every page of memory it touches, and a
+pool's workers do all the work while this process idles. A child ends with os._exit: it runs no
+clean-up of the parent's (buffers, atexit handlers, temporary files).
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import pickle
 import signal
 from collections.abc import Callable
+from functools import partial
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class Forked(Generic[T]):
@@ -68,3 +73,58 @@ def _run_in_child(work: Callable[[], object], reading: int, writing: int) -> Non
         status = 0
     finally:
         os._exit(status)
+
+
+class Tickets(Generic[T]):
+    """Tasks numbered 0 to count - 1, shared by this process and a forked child per other core: each
+    takes the next number from a pipe (as make's jobserver hands out tokens) until none is left, so
+    whoever is free takes the next. The children start at once, with `in_child(number)`; this
+    process joins in with `take`. A child that fails leaves its unfinished tasks out of `results`:
+    the caller does them itself (and so meets the failure itself)."""
+
+    def __init__(self, count: int, in_child: Callable[[int], T]) -> None:
+        if count * TICKET > MAX_TICKET_BYTES:
+            raise ValueError(f"{count} tasks: at most {MAX_TICKET_BYTES // TICKET} fit in the pipe")
+        self.pipe, writing = os.pipe()
+        try:
+            os.write(writing, b"".join(number.to_bytes(TICKET) for number in range(count)))
+        finally:
+            os.close(writing)  # the pipe reads as empty once the tickets are gone: nobody can add more
+        cores = os.cpu_count() or 1
+        self.children = [Forked(partial(_take_in_child, self.pipe, in_child)) for _ in range(cores - 1)]
+
+    def take(self, here: Callable[[int], R]) -> dict[int, R]:
+        """`here(number)` for tickets taken in this process until none is left; a failure here stops
+        the children before it goes on (they may be writing where the caller cleans up)."""
+        try:
+            return _take_all(self.pipe, here)
+        except BaseException:
+            for child in self.children:
+                child.stop()
+            raise
+        finally:
+            os.close(self.pipe)
+
+    def results(self) -> dict[int, T]:
+        """What the children did, by task number, once they are done."""
+        done: dict[int, T] = {}
+        for child in self.children:
+            done.update(child.result() or {})
+        return done
+
+
+TICKET = 2  # bytes of a task's number: a read this short is never split between two readers
+MAX_TICKET_BYTES = 4096  # written at once (PIPE_BUF): never more than an empty pipe holds
+
+
+def _take_all(pipe: int, work: Callable[[int], R]) -> dict[int, R]:
+    done: dict[int, R] = {}
+    while ticket := os.read(pipe, TICKET):
+        number = int.from_bytes(ticket)
+        done[number] = work(number)
+    return done
+
+
+def _take_in_child(pipe: int, work: Callable[[int], T]) -> dict[int, T]:
+    gc.disable()  # a short-lived child keeps what it makes: the collector would only waste time
+    return _take_all(pipe, work)

@@ -16,7 +16,7 @@ from newsroom.config import Settings, load_settings
 from newsroom.content import loader, memo
 from newsroom.content.loader import load_newsroom
 from newsroom.content.models import Newsroom, Release
-from newsroom.content.scan import folder_signature, release_folders
+from newsroom.content.scan import Folder, folder_signature, release_folders
 from newsroom.errors import ContentError
 
 FOLDER = Path("releases/2024/2024-11-25-new-york-experience")
@@ -276,6 +276,23 @@ def test_folders_read_in_parallel_load_as_they_do_one_by_one(
 
         monkeypatch.setattr(loader, "_read_folder", unexpected)
         assert _facts(_cached(settings)) == one_by_one
+
+
+def test_folders_a_failed_reader_took_are_read_by_this_process(
+    sample_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = load_settings(sample_root, environ={})
+    one_by_one = _facts(load_newsroom(settings))
+    parent, read_folder = os.getpid(), loader._read_folder
+
+    def fails_in_a_child(folder: Folder, settings: Settings) -> object:
+        if os.getpid() != parent:
+            raise MemoryError  # whatever goes wrong in a child, this process only sees it fail
+        return read_folder(folder, settings)
+
+    monkeypatch.setattr(loader, "_read_folder", fails_in_a_child)
+    monkeypatch.setattr(loader, "PARALLEL_FROM", 2)
+    assert _facts(_cached(settings)) == one_by_one
 
 
 def test_the_waiting_process_gets_its_other_work_once_per_wait(

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import difflib
-import gc
 import hashlib
-import multiprocessing
 import os
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar, get_args, get_origin
 
@@ -24,6 +21,7 @@ from newsroom.content.frontmatter import Document, FrontMatterError, decode, par
 from newsroom.content.memo import (
     FREEZE_FROM,
     SHARDS,
+    Entry,
     FolderMemo,
     collector_paused,
     open_memo,
@@ -43,6 +41,7 @@ from newsroom.content.models import (
 from newsroom.content.scan import BackgroundScan, Folder, release_folders, take_early
 from newsroom.content.times import TIME_HINT
 from newsroom.diagnostics import Diagnostic, Severity, relative
+from newsroom.forked import Tickets
 
 FOLDER_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-([a-z0-9][a-z0-9-]*)$")
 FORMAT_DOC = "see docs/release-format.md"
@@ -133,10 +132,9 @@ def _load_releases(
 
 
 Loaded = tuple[Release | None, list[Diagnostic]]  # a folder's release (None if broken), its problems
-# From this many folders to read (a cold build, a fresh checkout) they are read in forked processes,
-# one per core: parsing is most of a cold load (3.9 s of YAML and validation at 10,000 releases).
+# From this many folders to read (a cold build, a fresh checkout) they are read on every core:
+# parsing is most of a cold load (3.9 s of YAML and validation at 10,000 releases).
 PARALLEL_FROM = 400
-_UNREAD: tuple[list[list[Folder]], Settings, FolderMemo | None] | None = None  # for forked readers
 
 
 def _read_folders(
@@ -145,52 +143,61 @@ def _read_folders(
     memo: FolderMemo | None,
     meanwhile: Meanwhile | None,
 ) -> dict[str, Loaded]:
-    """Each folder read and checked (and put in the cache): in forked processes when there are many."""
-    workers = min(os.cpu_count() or 1, 8)
-    if len(folders) < PARALLEL_FROM or workers < 2:
+    """Each folder read and checked (and put in the cache): on every core when there are many."""
+    if len(folders) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
         loaded = {folder.path: _read_folder(folder, settings) for folder in folders}
         if memo is not None:
             for folder in folders:
                 memo.put(folder.path, (folder.signature, *loaded[folder.path]))
         return loaded
-    # one task per cache shard: a reader pickles the shard's folders once, for the cache file and
-    # for the way back here
+    # one task per cache shard, shared by this process and forked children (see Tickets): a child
+    # pickles the shard's folders once for the cache file and once for the way back here
     groups: list[list[Folder]] = [[] for _ in range(SHARDS)]
     for folder in folders:
         groups[shard_of(folder.path)].append(folder)
-    global _UNREAD
-    _UNREAD = groups, settings, memo
-    loaded = {}
-    try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            tasks = [index for index in range(SHARDS) if groups[index]]
-            # eight shards a task: a reader waited for each next task until this process's thread
-            # that hands them out got the GIL back from `meanwhile` (50 ms of 250 at 1,000 releases)
-            results = pool.map(_read_group, tasks, chunksize=8)
-            if meanwhile is not None:
-                meanwhile(True)
-            for index, (data, written) in zip(tasks, results, strict=True):
-                entries = read_shard(data)
-                if memo is not None:
-                    memo.adopt(index, entries, written=written)
-                loaded.update((path, (release, problems)) for path, (_, release, problems) in entries.items())
-    finally:
-        _UNREAD = None
-    return loaded
+    shards = [index for index in range(SHARDS) if groups[index]]
+
+    def read_here(number: int) -> dict[str, Entry]:
+        entries = _read_group(groups[shards[number]], settings)
+        _keep(memo, shards[number], entries)
+        return entries
+
+    def read_there(number: int) -> tuple[bytes, bool]:
+        entries = _read_group(groups[shards[number]], settings)
+        written = _keep(memo, shards[number], entries, adopt=False)
+        return shard_bytes("", entries, bodies=True), written  # the bodies: this process renders them
+
+    tickets = Tickets(len(shards), read_there)
+    if meanwhile is not None:
+        meanwhile(True)
+    read = tickets.take(read_here)
+    for number, (data, written) in tickets.results().items():
+        read[number] = entries = read_shard(data)
+        if memo is not None:
+            memo.adopt(shards[number], entries, written=written)
+    read.update((number, read_here(number)) for number in range(len(shards)) if number not in read)
+    return {
+        path: (release, problems)
+        for number in range(len(shards))
+        for path, (_, release, problems) in read[number].items()
+    }
 
 
-def _read_group(index: int) -> tuple[bytes, bool]:
-    """In a reader process: the folders of one cache shard, pickled as the shard is; the shard file
-    is written too when it held nothing before (a cold load), else the parent merges it."""
-    assert _UNREAD is not None
-    groups, settings, memo = _UNREAD
-    gc.disable()  # a short-lived process that keeps all it makes: the collector would only waste time
-    entries = {folder.path: (folder.signature, *_read_folder(folder, settings)) for folder in groups[index]}
-    data = shard_bytes("", entries, bodies=True)  # the way back: the parent renders the bodies
-    if memo is not None and memo.is_empty(index):
-        memo.write_shard(index, shard_bytes(memo.generation, entries))
-        return data, True
-    return data, False
+def _read_group(folders: list[Folder], settings: Settings) -> dict[str, Entry]:
+    return {folder.path: (folder.signature, *_read_folder(folder, settings)) for folder in folders}
+
+
+def _keep(memo: FolderMemo | None, shard: int, entries: dict[str, Entry], *, adopt: bool = True) -> bool:
+    """Write the cache's shard file when it held nothing before (a cold load); else the entries are
+    merged into it when the memo is saved. True if the file was written."""
+    if memo is None:
+        return False
+    written = memo.is_empty(shard)
+    if written:
+        memo.write_shard(shard, shard_bytes(memo.generation, entries))
+    if adopt:
+        memo.adopt(shard, entries, written=written)
+    return written
 
 
 def _read_folder(folder: Folder, settings: Settings) -> Loaded:

@@ -55,7 +55,7 @@ from newsroom.config import Settings
 from newsroom.content.memo import collector_paused
 from newsroom.content.scan import ReleaseScan
 from newsroom.errors import RenderError
-from newsroom.forked import Forked
+from newsroom.forked import Forked, Tickets
 from newsroom.gate import Published, gate
 from newsroom.render.base import Artifact, Unit, UnitProvider
 
@@ -513,53 +513,22 @@ def render_units(units: Sequence[Unit], output: Output) -> UnitFiles:
 
 
 def _render_shared(order: list[int]) -> dict[int, dict[str, str]]:
-    """On every core: this process and a forked child per other core take chunks of `order` in
-    turn until none is left, each chunk's number read from a pipe (as make's jobserver hands out
-    tokens). Rendering here too, instead of in one more child (a pool), saves what that child would
-    copy: a forked process copies each page of memory it touches (16,000 pages each in a cold build
-    at 1,000 releases), and the pool sent every result through its queue. A child that fails leaves
-    its unfinished chunks to this process, which then meets the failure itself; a failure here stops
-    the children before it goes on."""
+    """On every core: this process renders its share too (see Tickets), instead of idling while a
+    pool's workers did it all, each copying the pages of this process it touched (16,000 pages each
+    in a cold build at 1,000 releases) and sending every result through the pool's queue."""
     # chunks of at most 64 units (some 30 ms): whoever finishes first idles for at most one chunk
     size = max(1, min(len(order) // 64, 64))
     chunks = [order[start : start + size] for start in range(0, len(order), size)]
-    tickets, writing = os.pipe()
-    try:
-        # a few hundred bytes at most: far less than a pipe holds, so this never waits
-        os.write(writing, b"".join(number.to_bytes(TICKET) for number in range(len(chunks))))
-        os.close(writing)
-        children = [
-            Forked(partial(_take_chunks_in_child, chunks, tickets)) for _ in range((os.cpu_count() or 2) - 1)
-        ]
-        try:
-            made = _take_chunks(chunks, tickets)
-        except BaseException:
-            for child in children:
-                child.stop()  # before the caller drops what was written: they write there too
-            raise
-    finally:
-        os.close(tickets)
-    for child in children:
-        made.update(child.result() or {})
-    made.update((index, _render_index(index)) for index in order if index not in made)
-    return made
 
+    def render_chunk(number: int) -> dict[int, dict[str, str]]:
+        return {index: _render_index(index) for index in chunks[number]}
 
-TICKET = 2  # bytes of a chunk's number in the pipe: a read this short is never split between readers
-
-
-def _take_chunks_in_child(chunks: list[list[int]], tickets: int) -> dict[int, dict[str, str]]:
-    # no cyclic collection in a child: rendering makes next to no cyclic garbage (300 objects in
-    # 3,700 units), and the collector's passes were 5% of a worker's time
-    gc.disable()
-    return _take_chunks(chunks, tickets)
-
-
-def _take_chunks(chunks: list[list[int]], tickets: int) -> dict[int, dict[str, str]]:
-    """Render chunk after chunk, each named by the next ticket read, until the pipe is empty."""
+    tickets = Tickets(len(chunks), render_chunk)
     made: dict[int, dict[str, str]] = {}
-    while ticket := os.read(tickets, TICKET):
-        made.update((index, _render_index(index)) for index in chunks[int.from_bytes(ticket)])
+    for done in [*tickets.take(render_chunk).values(), *tickets.results().values()]:
+        made.update(done)
+    # what a child that failed took and did not finish: here it meets the failure itself
+    made.update((index, _render_index(index)) for index in order if index not in made)
     return made
 
 
