@@ -11,7 +11,7 @@ def run() -> None:
     gc.disable()
     from newsroom.content import scan
 
-    scan.start_early(sys.argv[1:])  # a rebuild's scan, beside the imports (see start_early)
+    scan.start_early(sys.argv[1:])  # a build's scan, beside the imports (see start_early)
     from newsroom import cli
 
     gc.freeze()

@@ -343,16 +343,19 @@ def test_a_rebuild_after_an_edit_does_not_import_the_contact_checkers(settings: 
 
 
 def test_a_build_starts_its_scan_before_it_imports_newsroom(sample_settings: Settings) -> None:
-    """`newsroom build` scans releases/ beside its imports, where the release cache exists; the
-    loader takes that scan (once), and an edit the scan saw is in the build."""
+    """`newsroom build` scans releases/ beside its imports, a first build's too; the loader takes
+    that scan (once), and an edit the scan saw is in the build."""
     from newsroom.content import scan
 
     settings = sample_settings
     root, releases = settings.root, settings.releases_dir
     command = ["build", "--no-pdf", "--root", str(root)]
+    scan.start_early(command)  # no release cache yet: a first build scans early too
+    assert tuple(scan.take_early(releases) or ()) == scan.scan_releases(releases)
     scan.start_early(command)
-    assert scan.take_early(releases) is None  # no release cache yet: nothing started
-    _cached(settings)
+    first = _cached(settings)
+    assert scan.take_early(releases) is None  # the loader took it
+    assert _facts(first) == _facts(load_newsroom(settings))
     for other in (["status", "--root", str(root)], [*command, "--help"], ["build", f"--root={root.parent}"]):
         scan.start_early(other)
         assert scan.take_early(releases) is None, other

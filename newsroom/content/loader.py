@@ -84,11 +84,15 @@ def load_newsroom(
     load). A build prepares its renderers there.
     """
     report = _Report(settings.root)
-    if scan is None and cache is not None and cache.with_suffix(".d").is_dir():
-        scan = take_early(settings.releases_dir) or BackgroundScan(settings.releases_dir)
+    cached = cache is not None and cache.with_suffix(".d").is_dir()
+    if scan is None and cache is not None:
+        # the scan `newsroom build` started before its imports; else, with a cache, one started now
+        scan = take_early(settings.releases_dir) or (
+            BackgroundScan(settings.releases_dir) if cached else None
+        )
     memo = open_memo(cache, settings) if cache else None
-    if isinstance(scan, BackgroundScan) and meanwhile is not None:
-        meanwhile(False)
+    if cached and isinstance(scan, BackgroundScan) and meanwhile is not None:
+        meanwhile(False)  # a first load calls it while its readers parse instead
     folders = (
         list(scan)
         if scan is not None
