@@ -76,11 +76,13 @@ def _run_in_child(work: Callable[[], object], reading: int, writing: int) -> Non
 
 
 class Tickets(Generic[T]):
-    """Tasks numbered 0 to count - 1, shared by this process and a forked child per other core: each
-    takes the next number from a pipe (as make's jobserver hands out tokens) until none is left, so
-    whoever is free takes the next. The children start at once, with `in_child(number)`; this
-    process joins in with `take`. A child that fails leaves its unfinished tasks out of `results`:
-    the caller does them itself (and so meets the failure itself)."""
+    """Tasks numbered 0 to count - 1, shared by this process and forked children (one per other
+    core, up to MAX_PROCESSES in all): each takes the next number from a pipe (as make's jobserver
+    hands out tokens) until none is left, so whoever is free takes the next. The children start at
+    once, with `in_child(number)`; this process joins in with `take`. A child that fails leaves its
+    unfinished tasks out of `results`: the caller does them itself (and so meets the failure itself).
+    Leaving the `with` block on an exception stops the children: they may be writing where the
+    caller is about to clean up."""
 
     def __init__(self, count: int, in_child: Callable[[int], T]) -> None:
         if count * TICKET > MAX_TICKET_BYTES:
@@ -90,20 +92,22 @@ class Tickets(Generic[T]):
             os.write(writing, b"".join(number.to_bytes(TICKET) for number in range(count)))
         finally:
             os.close(writing)  # the pipe reads as empty once the tickets are gone: nobody can add more
-        cores = os.cpu_count() or 1
-        self.children = [Forked(partial(_take_in_child, self.pipe, in_child)) for _ in range(cores - 1)]
+        processes = min(os.cpu_count() or 1, MAX_PROCESSES)
+        self.children = [Forked(partial(_take_in_child, self.pipe, in_child)) for _ in range(processes - 1)]
 
-    def take(self, here: Callable[[int], R]) -> dict[int, R]:
-        """`here(number)` for tickets taken in this process until none is left; a failure here stops
-        the children before it goes on (they may be writing where the caller cleans up)."""
-        try:
-            return _take_all(self.pipe, here)
-        except BaseException:
+    def __enter__(self) -> Tickets[T]:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is not None:
             for child in self.children:
                 child.stop()
-            raise
-        finally:
+        with contextlib.suppress(OSError):
             os.close(self.pipe)
+
+    def take(self, here: Callable[[int], R]) -> dict[int, R]:
+        """`here(number)` for tickets taken in this process until none is left."""
+        return _take_all(self.pipe, here)
 
     def results(self) -> dict[int, T]:
         """What the children did, by task number, once they are done."""
@@ -113,6 +117,9 @@ class Tickets(Generic[T]):
         return done
 
 
+# Each process copies the pages of memory it touches (a few hundred MB at 10,000 releases): more
+# processes than this would cost more memory than their time is worth.
+MAX_PROCESSES = 8
 TICKET = 2  # bytes of a task's number: a read this short is never split between two readers
 MAX_TICKET_BYTES = 4096  # written at once (PIPE_BUF): never more than an empty pipe holds
 

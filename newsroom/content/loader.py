@@ -171,11 +171,12 @@ def _read_folders(
         written = _keep(memo, shards[number], entries, adopt=False)
         return shard_bytes("", entries, bodies=True), written  # the bodies: this process renders them
 
-    tickets = Tickets(len(shards), read_there)
-    if meanwhile is not None:
-        meanwhile(True)
-    read = tickets.take(read_here)
-    for number, (data, written) in tickets.results().items():
+    with Tickets(len(shards), read_there) as tickets:
+        if meanwhile is not None:
+            meanwhile(True)
+        read = tickets.take(read_here)
+        theirs = tickets.results()
+    for number, (data, written) in theirs.items():
         read[number] = entries = read_shard(data)
         if memo is not None:
             memo.adopt(shards[number], entries, written=written)

@@ -523,10 +523,11 @@ def _render_shared(order: list[int]) -> dict[int, dict[str, str]]:
     def render_chunk(number: int) -> dict[int, dict[str, str]]:
         return {index: _render_index(index) for index in chunks[number]}
 
-    tickets = Tickets(len(chunks), render_chunk)
+    with Tickets(len(chunks), render_chunk) as tickets:
+        done = [*tickets.take(render_chunk).values(), *tickets.results().values()]
     made: dict[int, dict[str, str]] = {}
-    for done in [*tickets.take(render_chunk).values(), *tickets.results().values()]:
-        made.update(done)
+    for files in done:
+        made.update(files)
     # what a child that failed took and did not finish: here it meets the failure itself
     made.update((index, _render_index(index)) for index in order if index not in made)
     return made
