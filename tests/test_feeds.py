@@ -22,7 +22,7 @@ from babel.messages.pofile import read_po
 from newsroom.config import load_settings
 from newsroom.content.loader import load_newsroom
 from newsroom.gate import Published, gate
-from newsroom.render import i18n
+from newsroom.render import feeds, i18n
 from newsroom.render.base import Unit
 from newsroom.render.feeds import EntryXml, feed_units
 from newsroom.render.markdown import render_markdown
@@ -294,15 +294,16 @@ def test_an_edit_to_one_release_leaves_the_entry_cache_files_as_they_are(sample_
 
 
 def test_an_entry_cache_file_left_half_written_is_not_used(sample_root: Path) -> None:
-    """Cache files are overwritten in place; one whose hash does not match what follows it (a
+    """Cache files are overwritten in place; one whose CRC does not match what follows it (a
     write cut short) is a miss, even when what follows still unpickles."""
     units = list(feed_units(published_at(sample_root, SAMPLE_NOW)))
     fresh = render(units)  # fills the cache
     path = sample_root / "var" / "cache" / "feeds" / "feed-es.pickle"
-    prefix, stored = pickle.loads(path.read_bytes()[16:])
+    check = feeds._CHECK_BYTES
+    prefix, stored = pickle.loads(path.read_bytes()[check:])
     stale = EntryXml(b"<entry>stale</entry>", b"<item>stale</item>")
     bogus = stored._replace(entries=dict.fromkeys(stored.entries, stale), shell=(b"<feed/>", b"<rss/>"))
-    path.write_bytes(bytes(16) + pickle.dumps((prefix, bogus)))
+    path.write_bytes(bytes(check) + pickle.dumps((prefix, bogus)))
 
     assert render(units) == fresh
 

@@ -25,6 +25,7 @@ import hashlib
 import html
 import os
 import pickle
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -199,7 +200,7 @@ class EntryCache:
 
     A file is overwritten in place, not replaced: on ext4, renaming over a file (or truncating it)
     makes the kernel allocate the new blocks at once, 2 ms a file here, and a one-release change
-    rewrites 24 of them (50 ms). Each file starts with a hash of the rest, so one left half-written
+    rewrites 24 of them (50 ms). Each file starts with a CRC of the rest, so one left half-written
     (a crash, a full disk) is a miss like any damaged file. Builds take turns (builder's lock)."""
 
     folder: Path
@@ -209,7 +210,7 @@ class EntryCache:
         try:
             data = self._path(scope).read_bytes()
             check, payload = data[:_CHECK_BYTES], memoryview(data)[_CHECK_BYTES:]
-            if hashlib.sha256(payload).digest()[:_CHECK_BYTES] != check:
+            if _check(payload) != check:
                 return Stored({})
             stored = pickle.loads(payload)
         except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
@@ -220,7 +221,7 @@ class EntryCache:
 
     def write(self, scope: FeedScope, stored: Stored) -> None:
         payload = pickle.dumps((self.prefix, stored), pickle.HIGHEST_PROTOCOL)
-        data = hashlib.sha256(payload).digest()[:_CHECK_BYTES] + payload
+        data = _check(payload) + payload
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             descriptor = os.open(self._path(scope), os.O_WRONLY | os.O_CREAT, 0o644)
@@ -236,7 +237,16 @@ class EntryCache:
         return self.folder / f"{scope.name.replace(':', '-')}.pickle"
 
 
-_CHECK_BYTES = 16  # of SHA-256, before each entry cache file's pickle
+_CHECK_BYTES = 4  # a CRC-32 of the pickle, before it in each entry cache file
+
+
+def _check(payload: bytes | memoryview) -> bytes:
+    """What tells a whole file from one cut short or damaged: a CRC, not a cryptographic hash (3x
+    quicker: a cold build at 1,000 releases writes 44 MB of entry cache). Nothing is at stake but a
+    miss: a file in a build's own var/ is trusted as much as its code."""
+    return zlib.crc32(payload).to_bytes(_CHECK_BYTES)
+
+
 # A feed's cache file is written again only when more of its entries than this had to be made (or
 # its newest change moved): an edit to one release (the latest, most often, again and again) makes
 # one entry in each of the 24 feeds that list it, and making it again at the next build (1 ms, once
