@@ -516,9 +516,7 @@ def _render_shared(order: list[int]) -> dict[int, dict[str, str]]:
     """On every core: this process renders its share too (see Tickets), instead of idling while a
     pool's workers did it all, each copying the pages of this process it touched (16,000 pages each
     in a cold build at 1,000 releases) and sending every result through the pool's queue."""
-    # chunks of at most 64 units (some 30 ms): whoever finishes first idles for at most one chunk
-    size = max(1, min(len(order) // 64, 64))
-    chunks = [order[start : start + size] for start in range(0, len(order), size)]
+    chunks = _chunks(order)
 
     def render_chunk(number: int) -> dict[int, dict[str, str]]:
         return {index: _render_index(index) for index in chunks[number]}
@@ -531,6 +529,18 @@ def _render_shared(order: list[int]) -> dict[int, dict[str, str]]:
     # what a child that failed took and did not finish: here it meets the failure itself
     made.update((index, _render_index(index)) for index in order if index not in made)
     return made
+
+
+def _chunks(order: list[int]) -> list[list[int]]:
+    """Chunks of at most 64 units (some 30 ms), smaller and smaller towards the end (a 32nd of what
+    is left), down to one unit: whoever finishes first then idles for a unit or two, not a chunk."""
+    chunks: list[list[int]] = []
+    start = 0
+    while start < len(order):
+        size = max(1, min((len(order) - start) // 32, 64))
+        chunks.append(order[start : start + size])
+        start += size
+    return chunks
 
 
 def _render_index(index: int) -> dict[str, str]:

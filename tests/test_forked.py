@@ -1,0 +1,58 @@
+"""Work in forked children: results come back, failures come back as None, children are reaped."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from newsroom import forked
+from newsroom.forked import Forked, Tickets
+
+
+def _fails() -> int:
+    raise MemoryError
+
+
+def _killed() -> int:
+    os.kill(os.getpid(), signal.SIGKILL)
+    return 1
+
+
+def test_a_child_returns_its_result_and_a_failing_or_killed_one_none() -> None:
+    assert Forked(lambda: {"answer": [42]}).result() == {"answer": [42]}
+    assert Forked(_fails).result() is None
+    assert Forked(_killed).result() is None
+
+
+def test_children_whose_results_were_taken_are_reaped() -> None:
+    children = [Forked(os.getpid) for _ in range(10)]
+    pids = [child.result() for child in children]
+    assert len(set(pids)) == 10 and os.getpid() not in pids
+    for _ in range(200):  # bounded: the children only have to finish ending
+        forked._reap()
+        if not forked._EXITING:
+            break
+        time.sleep(0.01)
+    for pid in pids:
+        with pytest.raises(ChildProcessError):  # reaped: no zombie is left behind
+            os.waitpid(pid, os.WNOHANG)
+
+
+def _slow_square(number: int) -> tuple[int, int]:
+    time.sleep(0.002)
+    return number * number, os.getpid()
+
+
+def test_tickets_share_every_task_once_between_this_process_and_its_children() -> None:
+    with Tickets(200, _slow_square) as tickets:
+        here = tickets.take(_slow_square)
+        there = tickets.results()
+    assert not here.keys() & there.keys()
+    done = here | there
+    assert sorted(done) == list(range(200))
+    assert all(square == number * number for number, (square, _) in done.items())
+    workers = {pid for _, pid in done.values()}
+    assert os.getpid() in workers and len(workers) == min(os.cpu_count() or 1, forked.MAX_PROCESSES)
