@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import fcntl
 import gc
 import os
 import pickle
 import signal
 from collections.abc import Callable
-from functools import partial
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -105,8 +105,9 @@ class Tickets(Generic[T]):
     """Tasks numbered 0 to count - 1, shared by this process and forked children (one per other
     core, up to MAX_PROCESSES in all): each takes the next number from a pipe (as make's jobserver
     hands out tokens) until none is left, so whoever is free takes the next. The children start at
-    once, with `in_child(number)`; this process joins in with `take`. A child that fails leaves its
-    unfinished tasks out of `results`: the caller does them itself (and so meets the failure itself).
+    once, with `in_child(number)`, and send each result back as soon as it is done; this process
+    joins in with `share`, taking in their results between its own tasks. A child that fails leaves
+    its unfinished tasks out: the caller does them itself (and so meets the failure itself).
     Leaving the `with` block on an exception stops the children: they may be writing where the
     caller is about to clean up."""
 
@@ -119,28 +120,103 @@ class Tickets(Generic[T]):
         finally:
             os.close(writing)  # the pipe reads as empty once the tickets are gone: nobody can add more
         processes = min(os.cpu_count() or 1, MAX_PROCESSES)
-        self.children = [Forked(partial(_take_in_child, self.pipe, in_child)) for _ in range(processes - 1)]
+        self.children = [_Child(self.pipe, in_child) for _ in range(processes - 1)]
 
     def __enter__(self) -> Tickets[T]:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
-        if kind is not None:
-            for child in self.children:
-                child.stop()
+        for child in self.children:
+            child.stop()  # only those still running: after `share`, none
         with contextlib.suppress(OSError):
             os.close(self.pipe)
 
-    def take(self, here: Callable[[int], R]) -> dict[int, R]:
-        """`here(number)` for tickets taken in this process until none is left."""
-        return _take_all(self.pipe, here)
-
-    def results(self) -> dict[int, T]:
-        """What the children did, by task number, once they are done."""
-        done: dict[int, T] = {}
+    def share(self, here: Callable[[int], R], theirs: Callable[[int, T], R]) -> dict[int, R]:
+        """Every task's result, by number, once none is left and the children have ended: `here(n)`
+        for tasks done in this process, `theirs(n, result)` for the children's, taken in as they
+        arrive (a child's results are unpickled here: doing it between tasks keeps both cores busy)."""
+        done: dict[int, R] = {}
+        while ticket := os.read(self.pipe, TICKET):
+            number = int.from_bytes(ticket)
+            done[number] = here(number)
+            for child in self.children:
+                done.update((n, theirs(n, result)) for n, result in child.arrived(wait=False))
         for child in self.children:
-            done.update(child.result() or {})
+            done.update((n, theirs(n, result)) for n, result in child.arrived(wait=True))
         return done
+
+
+class _Child(Generic[T]):
+    """A forked child doing tickets, and what it has sent back: each result as a 4-byte length and
+    a pickle of (number, result), on a pipe of its own."""
+
+    def __init__(self, tickets: int, work: Callable[[int], T]) -> None:
+        _reap()
+        self.pid = 0
+        self.results = -1
+        self.received = bytearray()
+        try:
+            reading, writing = os.pipe()
+            with contextlib.suppress(OSError):  # a bigger pipe: the child waits less for this process
+                fcntl.fcntl(writing, fcntl.F_SETPIPE_SZ, RESULT_PIPE_BYTES)
+            pid = os.fork()
+        except OSError:
+            return  # no child: this process does every task
+        if pid == 0:
+            os.close(reading)
+            _do_tickets(tickets, work, writing)
+        os.close(writing)
+        self.pid, self.results = pid, reading
+
+    def arrived(self, *, wait: bool) -> list[tuple[int, T]]:
+        """The results that have come in whole since last asked; with `wait`, all of them, until
+        the child has ended (a result cut short, the child killed while sending it, is left out)."""
+        if self.results < 0:
+            return []
+        os.set_blocking(self.results, wait)
+        try:
+            while chunk := os.read(self.results, RESULT_PIPE_BYTES):
+                self.received += chunk
+            self._ended()
+        except BlockingIOError:
+            pass  # nothing more for now
+        found: list[tuple[int, T]] = []
+        while len(self.received) >= 4:
+            size = int.from_bytes(self.received[:4])
+            if len(self.received) < 4 + size:
+                break
+            found.append(pickle.loads(self.received[4 : 4 + size]))
+            del self.received[: 4 + size]
+        return found
+
+    def stop(self) -> None:
+        """End the child now, if it is still running: its work is unwanted."""
+        if self.results < 0:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        self._ended()
+
+    def _ended(self) -> None:
+        os.close(self.results)
+        self.results = -1
+        _EXITING.add(self.pid)  # reaped without waiting for it to end (see Forked.result)
+        _reap()
+
+
+def _do_tickets(tickets: int, work: Callable[[int], object], results: int) -> None:
+    status = 1
+    try:
+        gc.disable()  # a short-lived child keeps what it makes: the collector would only waste time
+        while ticket := os.read(tickets, TICKET):
+            number = int.from_bytes(ticket)
+            data = pickle.dumps((number, work(number)), pickle.HIGHEST_PROTOCOL)
+            message = memoryview(len(data).to_bytes(4) + data)
+            while message:
+                message = message[os.write(results, message) :]
+        status = 0
+    finally:
+        os._exit(status)
 
 
 # Each process copies the pages of memory it touches (a few hundred MB at 10,000 releases): more
@@ -148,16 +224,4 @@ class Tickets(Generic[T]):
 MAX_PROCESSES = 8
 TICKET = 2  # bytes of a task's number: a read this short is never split between two readers
 MAX_TICKET_BYTES = 4096  # written at once (PIPE_BUF): never more than an empty pipe holds
-
-
-def _take_all(pipe: int, work: Callable[[int], R]) -> dict[int, R]:
-    done: dict[int, R] = {}
-    while ticket := os.read(pipe, TICKET):
-        number = int.from_bytes(ticket)
-        done[number] = work(number)
-    return done
-
-
-def _take_in_child(pipe: int, work: Callable[[int], T]) -> dict[int, T]:
-    gc.disable()  # a short-lived child keeps what it makes: the collector would only waste time
-    return _take_all(pipe, work)
+RESULT_PIPE_BYTES = 1 << 20  # the most an unprivileged process may ask for (fs.pipe-max-size)

@@ -45,11 +45,24 @@ def _slow_square(number: int) -> tuple[int, int]:
 
 def test_tickets_share_every_task_once_between_this_process_and_its_children() -> None:
     with Tickets(200, _slow_square) as tickets:
-        here = tickets.take(_slow_square)
-        there = tickets.results()
-    assert not here.keys() & there.keys()
-    done = here | there
+        done = tickets.share(lambda n: (*_slow_square(n), "here"), lambda n, result: (*result, "there"))
     assert sorted(done) == list(range(200))
-    assert all(square == number * number for number, (square, _) in done.items())
-    workers = {pid for _, pid in done.values()}
-    assert os.getpid() in workers and len(workers) == min(os.cpu_count() or 1, forked.MAX_PROCESSES)
+    assert all(square == number * number for number, (square, _, _) in done.items())
+    workers = {(pid, where) for _, pid, where in done.values()}
+    assert (os.getpid(), "here") in workers  # this process's results, as `here` made them
+    assert all(where == "there" for pid, where in workers if pid != os.getpid())  # the children's
+    assert len(workers) == min(os.cpu_count() or 1, forked.MAX_PROCESSES)
+
+
+def _dies_halfway(number: int) -> tuple[int, int]:
+    if number >= 100:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _slow_square(number)
+
+
+def test_a_child_killed_halfway_leaves_out_only_the_task_it_held() -> None:
+    with Tickets(200, _dies_halfway) as tickets:
+        done = tickets.share(_slow_square, lambda _, result: result)
+    missing = set(range(200)) - done.keys()
+    assert len(missing) <= (min(os.cpu_count() or 1, forked.MAX_PROCESSES) - 1)  # one per child
+    assert all(number >= 100 for number in missing)  # what it sent before it died was kept

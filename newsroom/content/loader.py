@@ -171,15 +171,17 @@ def _read_folders(
         written = _keep(memo, shards[number], entries, adopt=False)
         return shard_bytes("", entries, bodies=True), written  # the bodies: this process renders them
 
+    def sent_here(number: int, sent: tuple[bytes, bool]) -> dict[str, Entry]:
+        data, written = sent
+        entries = read_shard(data)
+        if memo is not None:
+            memo.adopt(shards[number], entries, written=written)
+        return entries
+
     with Tickets(len(shards), read_there) as tickets:
         if meanwhile is not None:
             meanwhile(True)
-        read = tickets.take(read_here)
-        theirs = tickets.results()
-    for number, (data, written) in theirs.items():
-        read[number] = entries = read_shard(data)
-        if memo is not None:
-            memo.adopt(shards[number], entries, written=written)
+        read = tickets.share(read_here, sent_here)
     read.update((number, read_here(number)) for number in range(len(shards)) if number not in read)
     return {
         path: (release, problems)

@@ -522,9 +522,9 @@ def _render_shared(order: list[int]) -> dict[int, dict[str, str]]:
         return {index: _render_index(index) for index in chunks[number]}
 
     with Tickets(len(chunks), render_chunk) as tickets:
-        done = [*tickets.take(render_chunk).values(), *tickets.results().values()]
+        done = tickets.share(render_chunk, lambda _, files: files)
     made: dict[int, dict[str, str]] = {}
-    for files in done:
+    for files in done.values():
         made.update(files)
     # what a child that failed took and did not finish: here it meets the failure itself
     made.update((index, _render_index(index)) for index in order if index not in made)
