@@ -40,16 +40,17 @@ def editorial_warnings(release: Release, lines: FileLines, settings: Settings, r
         report.warning(release.path, 1, "missing summary", "add `summary:` with one or two plain sentences")
     for language in release.languages:
         source = release.source(language)
+        path = source.path  # made anew on each use
         text = release.localized(language)
         if len(text.title) > HEADLINE_LIMIT:
             report.warning(
-                source.path, _line(lines, source.path, "title"),
+                path, _line(lines, path, "title"),
                 f"headline is {len(text.title)} characters, over {HEADLINE_LIMIT}",
                 "shorten it; put detail in `subtitle:`",
             )  # fmt: skip
         if any("TODO" in field for field in (text.title, text.summary, text.body)):
             report.warning(
-                source.path, _line(lines, source.path, "title"),
+                path, _line(lines, path, "title"),
                 "placeholder text (TODO) is still in this file",
                 "replace every TODO with the real text",
             )  # fmt: skip
@@ -57,11 +58,11 @@ def editorial_warnings(release: Release, lines: FileLines, settings: Settings, r
         # there only when that line (UCS-2 for ru/zh/ar) breaks a budget the original keeps.
         own_text = source is release or source.meta.sms or not release.meta.sms
         if own_text or _fits(release.meta.sms, release.language, settings):
-            sms_line = lines.get(source.path, {}).get(("sms",)) or _line(lines, source.path, "title")
-            _check_sms(text.sms or text.title, language, source.path, sms_line, settings, report)
+            sms_line = lines.get(path, {}).get(("sms",)) or _line(lines, path, "title")
+            _check_sms(text.sms or text.title, language, path, sms_line, settings, report)
         for body_line in scan_body(text.body).html_lines:
             report.warning(
-                source.path, source.body_line + body_line, "raw HTML in the body will be removed",
+                path, source.body_line + body_line, "raw HTML in the body will be removed",
                 "write it in Markdown instead",
             )  # fmt: skip
     for language in release.stale_translations():
