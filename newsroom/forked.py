@@ -57,17 +57,6 @@ class Forked(Generic[T]):
             return None
         return result
 
-    def stop(self) -> None:
-        """End the child now, its work unwanted."""
-        if self.child is None:
-            return
-        pid, reading = self.child
-        self.child = None
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-        os.close(reading)
-        os.waitpid(pid, 0)
-
 
 _EXITING: set[int] = set()  # children whose result was taken: reaped once they have ended
 
@@ -157,11 +146,16 @@ class _Child(Generic[T]):
         self.received = bytearray()
         try:
             reading, writing = os.pipe()
-            with contextlib.suppress(OSError):  # a bigger pipe: the child waits less for this process
-                fcntl.fcntl(writing, fcntl.F_SETPIPE_SZ, RESULT_PIPE_BYTES)
-            pid = os.fork()
         except OSError:
             return  # no child: this process does every task
+        with contextlib.suppress(OSError):  # a bigger pipe: the child waits less for this process
+            fcntl.fcntl(writing, fcntl.F_SETPIPE_SZ, RESULT_PIPE_BYTES)
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(reading)
+            os.close(writing)
+            return
         if pid == 0:
             os.close(reading)
             _do_tickets(tickets, work, writing)
