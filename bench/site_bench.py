@@ -51,9 +51,13 @@ GIB = 1024 * MIB
 REBUILD_RUNS = 3
 TOOLS = ("newsroom", "pelican", "hugo")
 SERVE_TIMEOUT = 600  # seconds for `newsroom serve` to make its first build and the changed ones
-# ext4 without a journal will not reuse an inode freed in the last 60 s (360 s while the inode
-# table block is unwritten): after a sync, a minute and a little more (see fresh_copy)
-SETTLE_SECONDS = 65
+# ext4 without a journal will not reuse an inode freed in the last 60 s, or 360 s while its inode
+# table block is unwritten (see fresh_copy). The sync after deleting writes those blocks, but the
+# builds that follow allocate inodes in the same tables and make them dirty again: four minutes after a
+# full run deleted its trees, newsroom's cold build at 1,000 releases took 1.51-1.63 s (CPU 2.7-3.0
+# s) against 1.08-1.20 s (CPU 1.9-2.1 s) on a settled disk, while Pelican's, which makes a fifth of
+# the folders, hardly changed (4.15-4.51 s against 3.96-4.27 s). So six minutes and a little more.
+SETTLE_SECONDS = 370
 LAST_DELETE = ".last-delete"  # in --out: when the previous run deleted its trees
 
 
@@ -286,7 +290,7 @@ def wait_for_settled_inodes(out: Path, say: Callable[[str], None]) -> None:
 
 
 def delete_trash(trash: Path, out: Path) -> None:
-    """Delete this run's set-aside trees, written to disk at once (so 60 s later they are settled)."""
+    """Delete this run's set-aside trees, written to disk at once (see SETTLE_SECONDS)."""
     shutil.rmtree(trash, ignore_errors=True)
     os.sync()
     out.mkdir(parents=True, exist_ok=True)
