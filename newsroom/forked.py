@@ -17,6 +17,7 @@ import os
 import pickle
 import signal
 from collections.abc import Callable
+from functools import partial
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -28,17 +29,8 @@ class Forked(Generic[T]):
     could not start, failed or returned None: the caller then does the work itself."""
 
     def __init__(self, work: Callable[[], T | None]) -> None:
-        self.child: tuple[int, int] | None = None  # (pid, the pipe's reading end)
-        _reap()  # children of earlier work (`serve` forks some at every build)
-        try:
-            reading, writing = os.pipe()
-            pid = os.fork()
-        except OSError:
-            return
-        if pid == 0:
-            _run_in_child(work, reading, writing)
-        os.close(writing)
-        self.child = pid, reading
+        # (pid, the pipe's reading end)
+        self.child: tuple[int, int] | None = _fork(partial(_run_in_child, work))
 
     def result(self) -> T | None:
         if self.child is None:
@@ -49,13 +41,43 @@ class Forked(Generic[T]):
             data = pipe.read()
         # Not waiting for the child to end: tearing down its copy of this process took 4-7 ms. It
         # wrote only after its work succeeded, and a pickle cut short (the child killed) will not load.
-        _EXITING.add(pid)
-        _reap()
+        _leave(pid)
         try:
             result: T | None = pickle.loads(data) if data else None
         except (pickle.UnpicklingError, EOFError):
             return None
         return result
+
+
+def _fork(run: Callable[[int], object], pipe_bytes: int = 0) -> tuple[int, int] | None:
+    """A child that runs `run(the pipe's writing end)` and never returns; here, (its pid, the pipe's
+    reading end), or None when it could not start (the caller then does the work itself).
+    `pipe_bytes`: a bigger pipe than the default, if the system allows it."""
+    _reap()  # children of earlier work (`serve` forks some at every build)
+    try:
+        reading, writing = os.pipe()
+    except OSError:
+        return None
+    if pipe_bytes:
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(writing, fcntl.F_SETPIPE_SZ, pipe_bytes)
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(reading)
+        os.close(writing)
+        return None
+    if pid == 0:
+        os.close(reading)
+        run(writing)
+    os.close(writing)
+    return pid, reading
+
+
+def _leave(pid: int) -> None:
+    """Let a child whose results were taken end on its own: it is reaped once it has ended."""
+    _EXITING.add(pid)
+    _reap()
 
 
 _EXITING: set[int] = set()  # children whose result was taken: reaped once they have ended
@@ -78,10 +100,9 @@ def reap_children() -> None:
 atexit.register(reap_children)
 
 
-def _run_in_child(work: Callable[[], object], reading: int, writing: int) -> None:
+def _run_in_child(work: Callable[[], object], writing: int) -> None:
     status = 1
     try:
-        os.close(reading)
         data = pickle.dumps(work(), pickle.HIGHEST_PROTOCOL)
         with os.fdopen(writing, "wb") as pipe:
             pipe.write(data)
@@ -95,14 +116,15 @@ class Tickets(Generic[T]):
     core, up to MAX_PROCESSES in all): each takes the next number from a pipe (as make's jobserver
     hands out tokens) until none is left, so whoever is free takes the next. The children start at
     once, with `in_child(number)`, and send each result back as soon as it is done; this process
-    joins in with `share`, taking in their results between its own tasks. A child that fails leaves
-    its unfinished tasks out: the caller does them itself (and so meets the failure itself).
+    joins in with `share`, taking in their results between its own tasks, and does the tasks a
+    child that failed left unfinished (and so meets the failure itself).
     Leaving the `with` block on an exception stops the children: they may be writing where the
     caller is about to clean up."""
 
     def __init__(self, count: int, in_child: Callable[[int], T]) -> None:
         if count * TICKET > MAX_TICKET_BYTES:
             raise ValueError(f"{count} tasks: at most {MAX_TICKET_BYTES // TICKET} fit in the pipe")
+        self.count = count
         self.pipe, writing = os.pipe()
         try:
             os.write(writing, b"".join(number.to_bytes(TICKET) for number in range(count)))
@@ -123,7 +145,9 @@ class Tickets(Generic[T]):
     def share(self, here: Callable[[int], R], theirs: Callable[[int, T], R]) -> dict[int, R]:
         """Every task's result, by number, once none is left and the children have ended: `here(n)`
         for tasks done in this process, `theirs(n, result)` for the children's, taken in as they
-        arrive (a child's results are unpickled here: doing it between tasks keeps both cores busy)."""
+        arrive (a child's results are unpickled here: doing it between tasks keeps both cores busy).
+        A task a failed child took and did not finish is done here after all (and so meets the
+        failure here)."""
         done: dict[int, R] = {}
         while ticket := os.read(self.pipe, TICKET):
             number = int.from_bytes(ticket)
@@ -132,6 +156,7 @@ class Tickets(Generic[T]):
                 done.update((n, theirs(n, result)) for n, result in child.arrived(wait=False))
         for child in self.children:
             done.update((n, theirs(n, result)) for n, result in child.arrived(wait=True))
+        done.update((number, here(number)) for number in range(self.count) if number not in done)
         return done
 
 
@@ -140,27 +165,10 @@ class _Child(Generic[T]):
     a pickle of (number, result), on a pipe of its own."""
 
     def __init__(self, tickets: int, work: Callable[[int], T]) -> None:
-        _reap()
-        self.pid = 0
-        self.results = -1
+        # a bigger pipe than the default: the child waits less for this process to take its results
+        child = _fork(partial(_do_tickets, tickets, work), RESULT_PIPE_BYTES)
+        self.pid, self.results = child or (0, -1)  # none: this process does every task
         self.received = bytearray()
-        try:
-            reading, writing = os.pipe()
-        except OSError:
-            return  # no child: this process does every task
-        with contextlib.suppress(OSError):  # a bigger pipe: the child waits less for this process
-            fcntl.fcntl(writing, fcntl.F_SETPIPE_SZ, RESULT_PIPE_BYTES)
-        try:
-            pid = os.fork()
-        except OSError:
-            os.close(reading)
-            os.close(writing)
-            return
-        if pid == 0:
-            os.close(reading)
-            _do_tickets(tickets, work, writing)
-        os.close(writing)
-        self.pid, self.results = pid, reading
 
     def arrived(self, *, wait: bool) -> list[tuple[int, T]]:
         """The results that have come in whole since last asked; with `wait`, all of them, until
@@ -194,8 +202,7 @@ class _Child(Generic[T]):
     def _ended(self) -> None:
         os.close(self.results)
         self.results = -1
-        _EXITING.add(self.pid)  # reaped without waiting for it to end (see Forked.result)
-        _reap()
+        _leave(self.pid)  # without waiting for it to end (see Forked.result)
 
 
 def _do_tickets(tickets: int, work: Callable[[int], object], results: int) -> None:

@@ -60,9 +60,10 @@ def _dies_halfway(number: int) -> tuple[int, int]:
     return _slow_square(number)
 
 
-def test_a_child_killed_halfway_leaves_out_only_the_task_it_held() -> None:
+def test_the_task_a_child_killed_halfway_held_is_done_here() -> None:
     with Tickets(200, _dies_halfway) as tickets:
-        done = tickets.share(_slow_square, lambda _, result: result)
-    missing = set(range(200)) - done.keys()
-    assert len(missing) <= (min(os.cpu_count() or 1, forked.MAX_PROCESSES) - 1)  # one per child
-    assert all(number >= 100 for number in missing)  # what it sent before it died was kept
+        done = tickets.share(lambda n: (*_slow_square(n), "here"), lambda _, result: (*result, "there"))
+    assert sorted(done) == list(range(200))
+    assert all(square == number * number for number, (square, _, _) in done.items())
+    # what the child sent before it died was kept; from its first task past 99 on, all was done here
+    assert all(number < 100 for number, (_, _, where) in done.items() if where == "there")

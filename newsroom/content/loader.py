@@ -182,7 +182,6 @@ def _read_folders(
         if meanwhile is not None:
             meanwhile(True)
         read = tickets.share(read_here, sent_here)
-    read.update((number, read_here(number)) for number in range(len(shards)) if number not in read)
     return {
         path: (release, problems)
         for number in range(len(shards))

@@ -526,8 +526,6 @@ def _render_shared(order: list[int]) -> dict[int, dict[str, str]]:
     made: dict[int, dict[str, str]] = {}
     for files in done.values():
         made.update(files)
-    # what a child that failed took and did not finish: here it meets the failure itself
-    made.update((index, _render_index(index)) for index in order if index not in made)
     return made
 
 
