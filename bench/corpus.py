@@ -289,7 +289,13 @@ def _original_file(release: GeneratedRelease) -> str:
             f"  end: {_stamp(end)}",
             f"  place: {_yaml(text.event_place)}",
         ]
-    return "\n".join([*lines, "---", text.body])
+    return "\n".join([*lines, "---", _body_without_dateline(text)])
+
+
+def _body_without_dateline(text: Text) -> str:
+    """newsroom prints `dateline:` before the first paragraph; Pelican and Hugo, which have no such
+    field, get it at the start of the body, so all three pages read alike."""
+    return text.body.removeprefix(f"{text.dateline} — ")
 
 
 def _translation_file(release: GeneratedRelease, text: Text, revision: str) -> str:
@@ -307,7 +313,7 @@ def _translation_file(release: GeneratedRelease, text: Text, revision: str) -> s
         lines += [f"  - note: {_yaml(note)}" for note in text.correction_notes]
     if text.event_place:
         lines += ["event:", f"  place: {_yaml(text.event_place)}"]
-    return "\n".join([*lines, "---", text.body])
+    return "\n".join([*lines, "---", _body_without_dateline(text)])
 
 
 # ---------------------------------------------------------------- Pelican tree

@@ -40,6 +40,7 @@ EXPECTED = [
     ("editorial-warnings", "en.md", 7, "warning", "SMS alert needs 3 GSM-7 segments", "shorten `sms:`"),
     ("editorial-warnings", "en.md", 11, "warning", "raw HTML in the body", "Markdown"),
     ("editorial-warnings", "es.md", 2, "warning", "stale translation", "revision: "),
+    ("dateline-twice", "en.md", 11, "warning", "body starts with the dateline", "remove 'ALBANY, N.Y.'"),
 ]
 
 
@@ -83,7 +84,7 @@ def test_text_output_is_path_line_message_and_exit_1() -> None:
         "releases/2024/2024-03-06-no-time-zone/en.md:4: error: release: time '2024-03-06 10:00' "
         "has no time zone" in result.output
     )
-    assert "16 error(s), 5 warning(s)" in result.output
+    assert "16 error(s), 6 warning(s)" in result.output
 
 
 def test_the_good_release_still_loads_beside_the_broken_ones() -> None:

@@ -60,6 +60,7 @@ def editorial_warnings(release: Release, lines: FileLines, settings: Settings, r
         if own_text or _fits(release.meta.sms, release.language, settings):
             sms_line = lines.get(path, {}).get(("sms",)) or _line(lines, path, "title")
             _check_sms(text.sms or text.title, language, path, sms_line, settings, report)
+        _check_dateline(text.dateline, text.body, path, source.body_line, report)
         for body_line in scan_body(text.body).html_lines:
             report.warning(
                 path, source.body_line + body_line, "raw HTML in the body will be removed",
@@ -73,6 +74,19 @@ def editorial_warnings(release: Release, lines: FileLines, settings: Settings, r
             f"at {release.revision}",
             f"update the text from {release.path.name}, then set `revision: {release.revision}`",
         )  # fmt: skip
+
+
+def _check_dateline(dateline: str, body: str, path: Path, body_line: int, report: Reporter) -> None:
+    """Pages, feeds, PDFs and emails put `dateline:` before the first paragraph: a body that starts
+    with it too would read 'ALBANY, N.Y. — ALBANY, N.Y. — ...'."""
+    start = body.lstrip()
+    if not dateline or not start.startswith(dateline):
+        return
+    first = body_line + body[: len(body) - len(start)].count("\n")
+    report.warning(
+        path, first, f"the body starts with the dateline {dateline!r}, which is printed from `dateline:` too",
+        f"remove {dateline!r} from the start of the body, or remove the `dateline:` field",
+    )  # fmt: skip
 
 
 def _fits(text: str, language: str, settings: Settings) -> bool:
