@@ -172,7 +172,7 @@ def feed_units(
         entries = [_entry_key(release, text, pdf_sizes) for release, text in zip(chosen, shown, strict=True)]
         # labels inside an entry are in the entry's language, the note and feed strings in the feed's
         languages = sorted({scope.language, *shown})
-        used_catalogs = [catalogs.get(language) or _catalog_hash(language) for language in languages]
+        used_catalogs = [catalogs[code] if code in catalogs else _catalog_hash(code) for code in languages]
         key = fast_key(shared, *used_catalogs, scope.name, *entries)
         args = (settings, scope, chosen, pdf_sizes, cache, tuple(entries))
         yield Unit(name=scope.name, key=key, render=render_scope, args=args)
