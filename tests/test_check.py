@@ -92,6 +92,7 @@ def test_the_good_release_still_loads_beside_the_broken_ones() -> None:
     slugs = {release.slug for release in newsroom.releases}
     assert "editorial-warnings" in slugs
     assert "good-release" in slugs
+    assert "dateline-once" in slugs  # and no warning for it: see EXPECTED
     assert "unknown-topic" not in slugs
 
 

@@ -78,9 +78,12 @@ def editorial_warnings(release: Release, lines: FileLines, settings: Settings, r
 
 def _check_dateline(dateline: str, body: str, path: Path, body_line: int, report: Reporter) -> None:
     """Pages, feeds, PDFs and emails put `dateline:` before the first paragraph: a body that starts
-    with it too would read 'ALBANY, N.Y. — ALBANY, N.Y. — ...'."""
+    with it too would read 'ALBANY, N.Y. — ALBANY, N.Y. — ...'. Only a dateline as the wire writes
+    it counts, followed by a dash or a date in brackets: 'Albany County announced' does not."""
     start = body.lstrip()
     if not dateline or not start.startswith(dateline):
+        return
+    if start[len(dateline) :].lstrip()[:1] not in ("—", "–", "-", "("):
         return
     first = body_line + body[: len(body) - len(start)].count("\n")
     report.warning(
