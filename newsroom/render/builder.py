@@ -516,7 +516,7 @@ def _render_shared(order: list[int]) -> dict[int, dict[str, str]]:
     """On every core: this process renders its share too (see Tickets), instead of idling while a
     pool's workers did it all, each copying the pages of this process it touched (16,000 pages each
     in a cold build at 1,000 releases) and sending every result through the pool's queue."""
-    chunks = _chunks(order)
+    chunks = _chunks(order, _PENDING)
 
     def render_chunk(number: int) -> dict[int, dict[str, str]]:
         return {index: _render_index(index) for index in chunks[number]}
@@ -529,15 +529,20 @@ def _render_shared(order: list[int]) -> dict[int, dict[str, str]]:
     return made
 
 
-def _chunks(order: list[int]) -> list[list[int]]:
-    """Chunks of at most 64 units (some 30 ms), smaller and smaller towards the end (a 32nd of what
-    is left), down to one unit: whoever finishes first then idles for a unit or two, not a chunk."""
+def _chunks(order: list[int], units: Sequence[Unit]) -> list[list[int]]:
+    """Chunks of about 64 units (some 30 ms), smaller and smaller towards the end (a 32nd of what
+    is left), down to one unit: whoever finishes first then idles for a unit or two, not a chunk.
+    A chunk ends where a group does (`order` has each group's units together): a language's feeds
+    share the entries they list, made once per process (feeds._made)."""
     chunks: list[list[int]] = []
     start = 0
     while start < len(order):
-        size = max(1, min((len(order) - start) // 32, 64))
-        chunks.append(order[start : start + size])
-        start += size
+        end = start + max(1, min((len(order) - start) // 32, 64))
+        group = units[order[end - 1]].group
+        while group and end < len(order) and units[order[end]].group == group:
+            end += 1
+        chunks.append(order[start:end])
+        start = end
     return chunks
 
 

@@ -175,7 +175,8 @@ def feed_units(
         used_catalogs = [catalogs[code] if code in catalogs else _catalog_hash(code) for code in languages]
         key = fast_key(shared, *used_catalogs, scope.name, *entries)
         args = (settings, scope, chosen, pdf_sizes, cache, tuple(entries))
-        yield Unit(name=scope.name, key=key, render=render_scope, args=args)
+        # a language's feeds in one worker: they list many of the same entries (see _made)
+        yield Unit(name=scope.name, key=key, render=render_scope, args=args, group=f"feeds:{scope.language}")
 
 
 Shell = tuple[bytes, bytes]  # a feed's Atom and RSS documents without their entries
