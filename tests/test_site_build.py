@@ -558,3 +558,15 @@ def test_a_unit_failing_among_many_names_itself_and_stops_the_children(tmp_path:
     written = len(_written(tmp_path))
     time.sleep(0.1)
     assert len(_written(tmp_path)) == written  # nothing writes on after the failure was raised
+
+
+def test_a_chunk_of_units_never_splits_a_group() -> None:
+    """A language's feeds (one group) are rendered by one process: they share their entries."""
+    units = [
+        Unit(f"test:{n}", "k", _slow_note, (n,), group="feeds:en" if 60 <= n < 75 else "") for n in range(300)
+    ]
+    chunks = builder._chunks(list(range(300)), units)
+    assert sorted(index for chunk in chunks for index in chunk) == list(range(300))
+    holding = [chunk for chunk in chunks if any(60 <= index < 75 for index in chunk)]
+    assert len(holding) == 1 and set(range(60, 75)) <= set(holding[0])
+    assert max(len(chunk) for chunk in chunks) < 64 + 15

@@ -33,8 +33,9 @@ class Unit(NamedTuple):
     render: Callable[..., list[Artifact]]
     args: tuple[Any, ...] = ()
     heavy: bool = False  # PDFs: run in the long-lived PDF worker pool
-    # Units of one group (a release's pages, short links, PDFs) are handed to the same worker, so a
-    # worker touches fewer releases and copies less of the parent's memory (fork copy-on-write).
+    # Units of one group (a release's pages, short links, PDFs; a language's feeds) are handed to
+    # the same worker, so a worker touches fewer releases and copies less of the parent's memory
+    # (fork copy-on-write), and makes a feed entry once (builder._chunks never splits a group).
     group: str = ""
 
 
